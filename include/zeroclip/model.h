@@ -1,0 +1,51 @@
+// zeroclip/model.h - the CLIP image and text towers.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "zeroclip/config.h"
+
+namespace zeroclip {
+
+enum class Precision { Fp32, Bf16, Int8 };
+
+struct ModelOptions {
+    Precision precision = Precision::Fp32;
+    int threads = 0;  // 0: all cores
+};
+
+// Row-major float32 matrix.
+struct Matrix {
+    int rows = 0;
+    int cols = 0;
+    std::vector<float> data;
+    float* row(int r) { return data.data() + static_cast<size_t>(r) * cols; }
+    const float* row(int r) const { return data.data() + static_cast<size_t>(r) * cols; }
+};
+
+class ClipModel {
+public:
+    // Loads `config.json` and `model.safetensors` (or a sharded `model.safetensors.index.json`)
+    // from a Hugging Face model directory, validating every tensor's presence, dtype and shape.
+    static std::unique_ptr<ClipModel> load(const std::filesystem::path& model_dir,
+                                           const ModelOptions& options = {});
+    virtual ~ClipModel() = default;
+
+    virtual const ClipConfig& config() const = 0;
+
+    // pixel_values: n images, float32 [n, 3, image_size, image_size].
+    // Returns [n, projection_dim] = get_image_features (projected, not normalised).
+    virtual Matrix encode_images(const float* pixel_values, int n) = 0;
+
+    // Token id sequences (with start/end tokens, each <= max_position_embeddings long).
+    // Returns [n, projection_dim] = get_text_features (projected, not normalised).
+    virtual Matrix encode_texts(const std::vector<std::vector<int32_t>>& token_ids) = 0;
+
+    // exp(logit_scale), the temperature applied to cosine similarities.
+    virtual float logit_scale() const = 0;
+};
+
+}  // namespace zeroclip

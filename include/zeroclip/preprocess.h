@@ -1,0 +1,39 @@
+// zeroclip/preprocess.h - CLIPImageProcessor (slow, Pillow based) as a function.
+#pragma once
+
+#include <array>
+#include <filesystem>
+
+#include "zeroclip/image.h"
+
+namespace zeroclip {
+
+struct PreprocessConfig {
+    bool do_convert_rgb = true;
+    bool do_resize = true;
+    int shortest_edge = 224;   // `size` (int or {"shortest_edge": n})
+    bool do_center_crop = true;
+    int crop_height = 224;     // `crop_size` (int or {"height", "width"})
+    int crop_width = 224;
+    bool do_rescale = true;
+    double rescale_factor = 1.0 / 255.0;
+    bool do_normalize = true;
+    std::array<float, 3> mean{0.48145466f, 0.4578275f, 0.40821073f};
+    std::array<float, 3> std{0.26862954f, 0.26130258f, 0.27577711f};
+    int resample = 3;  // PIL.Image.BICUBIC; the only one supported
+
+    // Reads `preprocessor_config.json` (transformers' defaults for absent keys).
+    static PreprocessConfig from_file(const std::filesystem::path& json_path);
+    // From a model directory; falls back to defaults sized by `image_size` when the file is absent.
+    static PreprocessConfig from_directory(const std::filesystem::path& model_dir, int image_size);
+};
+
+// Resize of the shortest side to `shortest_edge` (long side truncated: int(s * long / short)),
+// then a centre crop with offset ((h - ch) / 2, (w - cw) / 2), zero padded when smaller.
+RgbImage resize_and_crop(const RgbImage& image, const PreprocessConfig& config);
+
+// The uint8 crop as float32 planar CHW: (x * rescale_factor - mean) / std.
+// `out` must hold 3 * crop.height * crop.width floats.
+void to_pixel_values(const RgbImage& crop, const PreprocessConfig& config, float* out);
+
+}  // namespace zeroclip

@@ -1,0 +1,42 @@
+// zeroclip/tokenizer.h - CLIP's byte-level BPE tokenizer (CLIPTokenizerFast semantics).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace zeroclip {
+
+class Tokenizer {
+public:
+    // Loads a Hugging Face `vocab.json` + `merges.txt` pair. Throws zeroclip::Error naming the file.
+    static Tokenizer from_files(const std::filesystem::path& vocab_json,
+                                const std::filesystem::path& merges_txt);
+    // Loads vocab.json + merges.txt from a model directory.
+    static Tokenizer from_directory(const std::filesystem::path& model_dir);
+
+    Tokenizer(Tokenizer&&) noexcept;
+    Tokenizer& operator=(Tokenizer&&) noexcept;
+    ~Tokenizer();
+
+    // Token ids of `text` without start/end tokens and without truncation.
+    // NFC, whitespace runs -> one space, strip, lowercase, CLIP split regex, BPE with </w>;
+    // "<|startoftext|>" / "<|endoftext|>" inside the text map to their special ids.
+    std::vector<int32_t> encode(std::string_view text) const;
+
+    // <|startoftext|> ids... <|endoftext|>, truncated to `context_length` with the end token kept last.
+    std::vector<int32_t> encode_for_model(std::string_view text, int context_length) const;
+
+    int32_t bos_id() const;
+    int32_t eos_id() const;
+    int32_t vocab_size() const;
+
+private:
+    struct Impl;
+    explicit Tokenizer(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zeroclip

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages zeroclip builds and tests with (Debian 12 or later).
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config
+  libdnnl-dev                      # oneDNN: matmul / attention kernels (AVX-512, AMX)
+  libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev   # image decoders
+  libutf8proc-dev libpcre2-dev     # tokenizer: Unicode normalisation, CLIP's split regex
+  nlohmann-json3-dev libcli11-dev  # JSON (configs, safetensors headers), command line
+  libgtest-dev                     # tests
+)
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

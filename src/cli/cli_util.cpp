@@ -1,0 +1,77 @@
+#include "cli/cli_util.h"
+
+#include <fstream>
+#include <iostream>
+
+#include "zeroclip/error.h"
+
+namespace zeroclip::cli {
+
+std::vector<std::string> read_lines(const std::filesystem::path& path, bool skip_empty) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path.string() + ": cannot open");
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (skip_empty && line.find_first_not_of(" \t") == std::string::npos) continue;
+        lines.push_back(std::move(line));
+    }
+    if (in.bad()) throw Error(path.string() + ": read error");
+    return lines;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> items;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find(',', start);
+        if (end == std::string::npos) end = text.size();
+        std::string item = text.substr(start, end - start);
+        const size_t first = item.find_first_not_of(" \t");
+        const size_t last = item.find_last_not_of(" \t");
+        if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
+        start = end + 1;
+    }
+    return items;
+}
+
+void report_error(const std::string& message) { std::cerr << "zeroclip: " << message << "\n"; }
+
+void report_failure(const ImageFailure& failure) { report_error(failure.message); }
+
+Precision parse_precision(const std::string& name) {
+    if (name == "fp32") return Precision::Fp32;
+    if (name == "bf16") return Precision::Bf16;
+    if (name == "int8") return Precision::Int8;
+    throw Error("--precision: unknown precision '" + name + "' (fp32, bf16, int8)");
+}
+
+}  // namespace zeroclip::cli
+
+namespace zeroclip::cli {
+
+std::filesystem::path resolve_model(const std::string& model) {
+    const std::filesystem::path dir(model);
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir, ec)) return dir;
+    if (std::filesystem::exists(dir, ec)) throw Error(model + ": not a model directory");
+    throw Error(model + ": model directory not found");
+}
+
+void add_run_options(CLI::App& command, RunOptions& options) {
+    command.add_option("-m,--model", options.model, "Model directory (Hugging Face layout)")->required();
+    command.add_option("--precision", options.precision, "fp32 (exact), bf16 or int8")
+        ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+    command.add_option("--threads", options.threads, "Worker threads (0: all cores)")
+        ->check(CLI::Range(0, 1024));
+    command.add_option("--batch-size", options.batch_size, "Images per batch")->check(CLI::Range(1, 4096));
+}
+
+ModelOptions model_options(const RunOptions& options) {
+    ModelOptions out;
+    out.precision = parse_precision(options.precision);
+    out.threads = options.threads;
+    return out;
+}
+
+}  // namespace zeroclip::cli

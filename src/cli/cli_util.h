@@ -1,0 +1,47 @@
+// Small helpers shared by the subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "zeroclip/image_batches.h"
+#include "zeroclip/model.h"
+
+namespace zeroclip::cli {
+
+// Lines of a UTF-8 text file, without line terminators ("\r\n" too); throws naming the file.
+std::vector<std::string> read_lines(const std::filesystem::path& path, bool skip_empty);
+
+// Splits "a,b,c" into trimmed, non-empty items.
+std::vector<std::string> split_list(const std::string& text);
+
+// Prints "zeroclip: <message>" on stderr.
+void report_error(const std::string& message);
+
+// Reports a failed image on stderr.
+void report_failure(const ImageFailure& failure);
+
+Precision parse_precision(const std::string& name);
+
+}  // namespace zeroclip::cli
+
+namespace zeroclip::cli {
+
+// The MODEL argument as a local model directory; throws with a one-line reason otherwise.
+std::filesystem::path resolve_model(const std::string& model);
+
+// Options shared by the commands that run a tower.
+struct RunOptions {
+    std::string model;
+    std::string precision = "fp32";
+    int threads = 0;
+    int batch_size = 32;
+};
+
+void add_run_options(CLI::App& command, RunOptions& options);
+ModelOptions model_options(const RunOptions& options);
+
+}  // namespace zeroclip::cli

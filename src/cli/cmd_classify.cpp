@@ -1,0 +1,98 @@
+// zeroclip classify: zero-shot labels for images.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "zeroclip/zeroclip.h"
+
+namespace zeroclip::cli {
+
+namespace {
+
+struct ClassifyOptions {
+    RunOptions run;
+    std::string labels;
+    std::string labels_file;
+    std::vector<std::string> templates;
+    int top_k = 5;
+    bool json = false;
+    std::vector<std::string> inputs;
+};
+
+void print_result(const std::string& image, const std::vector<Prediction>& predictions,
+                  const std::vector<std::string>& labels, bool json) {
+    if (json) {
+        nlohmann::json out = {{"image", image}, {"predictions", nlohmann::json::array()}};
+        for (const auto& p : predictions)
+            out["predictions"].push_back({{"label", labels[p.index]}, {"score", p.score}});
+        std::cout << out.dump() << "\n";
+        return;
+    }
+    std::cout << image << "\n";
+    for (const auto& p : predictions) {
+        char score[32];
+        std::snprintf(score, sizeof score, "%8.4f", p.score);
+        std::cout << "  " << score << "  " << labels[p.index] << "\n";
+    }
+}
+
+int run_classify(const ClassifyOptions& options) {
+    const auto labels = options.labels_file.empty() ? split_list(options.labels)
+                                                    : read_lines(options.labels_file, true);
+    if (labels.empty()) throw Error("no labels given (use -l A,B,C or --labels-file)");
+    const auto templates =
+        options.templates.empty() ? std::vector<std::string>{kDefaultTemplate} : options.templates;
+    for (const auto& t : templates) apply_template(t, "");  // reject templates without {} early
+
+    Clip clip = Clip::open(resolve_model(options.run.model), model_options(options.run));
+    const Matrix weights = class_weights(clip, labels, templates);
+
+    std::vector<ImageFailure> failures;
+    const auto paths = expand_image_paths(options.inputs, failures);
+    int status = failures.empty() ? 0 : 1;
+    for (const auto& f : failures) report_failure(f);
+    if (paths.empty()) throw Error("no images to classify");
+    for_each_image_batch(
+        paths, clip.preprocess_config(), options.run.batch_size, options.run.threads,
+        [&](ImageBatch& batch) {
+            Matrix embeds = clip.model().encode_images(batch.pixel_values.data(),
+                                                       static_cast<int>(batch.paths.size()));
+            l2_normalize_rows(embeds);
+            const Matrix probs = zero_shot_probabilities(embeds, weights, clip.logit_scale());
+            for (int i = 0; i < probs.rows; ++i)
+                print_result(batch.paths[i].string(), top_k(probs.row(i), probs.cols, options.top_k),
+                             labels, options.json);
+            std::cout.flush();
+        },
+        [&](const ImageFailure& f) { report_failure(f), status = 1; });
+    return status;
+}
+
+}  // namespace
+
+void add_classify_command(CLI::App& app, Action& run) {
+    auto options = std::make_shared<ClassifyOptions>();
+    auto* cmd = app.add_subcommand("classify", "Zero-shot classify images against text labels");
+    add_run_options(*cmd, options->run);
+    auto* labels = cmd->add_option("-l,--labels", options->labels, "Comma-separated labels");
+    auto* file = cmd->add_option("--labels-file", options->labels_file, "Labels, one per line")
+                     ->check(CLI::ExistingFile);
+    labels->excludes(file);
+    cmd->add_option("--template", options->templates,
+                    "Prompt template with {} for the label (repeat to ensemble)")
+        ->default_str(kDefaultTemplate);
+    cmd->add_option("--top-k", options->top_k, "Predictions per image")->check(CLI::Range(1, 100000));
+    cmd->add_flag("--json", options->json, "One JSON object per image and line");
+    cmd->add_option("images", options->inputs, "Image files or directories")->required();
+    cmd->callback([options, &run, labels, file] {
+        if (labels->count() + file->count() == 0)
+            throw CLI::ValidationError("classify", "give labels with -l A,B,C or --labels-file");
+        run = [options] { return run_classify(*options); };
+    });
+}
+
+}  // namespace zeroclip::cli

@@ -1,0 +1,18 @@
+// The zeroclip subcommands. Each registers itself on the app and sets `run` to its action;
+// an action returns the process exit status (0 ok, 1 some input failed).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace zeroclip::cli {
+
+using Action = std::function<int()>;
+
+void add_tokenize_command(CLI::App& app, Action& run);
+void add_preprocess_command(CLI::App& app, Action& run);
+void add_embed_command(CLI::App& app, Action& run);
+void add_classify_command(CLI::App& app, Action& run);
+
+}  // namespace zeroclip::cli

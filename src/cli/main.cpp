@@ -1,0 +1,40 @@
+// zeroclip: the command-line program, a thin layer over libzeroclip.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "zeroclip/zeroclip.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"zeroclip - CLIP zero-shot image classification, natively"};
+    app.set_version_flag("--version", std::string("zeroclip ") + zeroclip::kVersion);
+    app.require_subcommand(1);
+    zeroclip::cli::Action run;
+    zeroclip::cli::add_tokenize_command(app, run);
+    zeroclip::cli::add_preprocess_command(app, run);
+    zeroclip::cli::add_embed_command(app, run);
+    zeroclip::cli::add_classify_command(app, run);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        zeroclip::cli::report_error(std::string(e.what()) + " (see zeroclip --help)");
+        return 2;
+    }
+    try {
+        return run();
+    } catch (const zeroclip::Error& e) {
+        zeroclip::cli::report_error(e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        zeroclip::cli::report_error(std::string("unexpected error: ") + e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,64 @@
+// Clip: a model directory opened as a whole.
+#include "zeroclip/clip.h"
+
+#include <algorithm>
+
+#include "zeroclip/error.h"
+
+namespace zeroclip {
+
+Clip::Clip(Tokenizer tokenizer, PreprocessConfig preprocess, std::unique_ptr<ClipModel> model)
+    : tokenizer_(std::move(tokenizer)), preprocess_(preprocess), model_(std::move(model)) {}
+
+Clip Clip::open(const std::filesystem::path& model_dir, const ModelOptions& options) {
+    if (!std::filesystem::is_directory(model_dir))
+        throw Error(model_dir.string() + ": not a model directory");
+    auto model = ClipModel::load(model_dir, options);
+    auto preprocess = PreprocessConfig::from_directory(model_dir, model->config().vision.image_size);
+    if (preprocess.crop_height != model->config().vision.image_size ||
+        preprocess.crop_width != model->config().vision.image_size)
+        throw Error((model_dir / "preprocessor_config.json").string() + ": crop size " +
+                    std::to_string(preprocess.crop_height) + "x" + std::to_string(preprocess.crop_width) +
+                    " does not match the vision tower's image_size " +
+                    std::to_string(model->config().vision.image_size));
+    return Clip(Tokenizer::from_directory(model_dir), preprocess, std::move(model));
+}
+
+std::vector<int32_t> Clip::tokenize(const std::string& text) const {
+    return tokenizer_.encode_for_model(text, config().text.max_position_embeddings);
+}
+
+Matrix Clip::embed_texts(const std::vector<std::string>& texts, int batch_size) {
+    const int dim = config().projection_dim;
+    Matrix out{static_cast<int>(texts.size()), dim, {}};
+    out.data.resize(texts.size() * static_cast<size_t>(dim));
+    batch_size = std::max(1, batch_size);
+    for (size_t start = 0; start < texts.size(); start += batch_size) {
+        const size_t end = std::min(texts.size(), start + batch_size);
+        std::vector<std::vector<int32_t>> ids;
+        ids.reserve(end - start);
+        for (size_t i = start; i < end; ++i) ids.push_back(tokenize(texts[i]));
+        const Matrix part = model_->encode_texts(ids);
+        std::copy(part.data.begin(), part.data.end(), out.row(static_cast<int>(start)));
+    }
+    return out;
+}
+
+std::vector<float> Clip::pixel_values(const RgbImage& image) const {
+    const RgbImage crop = resize_and_crop(image, preprocess_);
+    std::vector<float> values(3 * static_cast<size_t>(crop.width) * crop.height);
+    to_pixel_values(crop, preprocess_, values.data());
+    return values;
+}
+
+Matrix Clip::embed_images(const std::vector<RgbImage>& images) {
+    const size_t per_image = 3 * static_cast<size_t>(preprocess_.crop_height) * preprocess_.crop_width;
+    std::vector<float> batch(per_image * images.size());
+    for (size_t i = 0; i < images.size(); ++i) {
+        const std::vector<float> values = pixel_values(images[i]);
+        std::copy(values.begin(), values.end(), batch.begin() + i * per_image);
+    }
+    return model_->encode_images(batch.data(), static_cast<int>(images.size()));
+}
+
+}  // namespace zeroclip
