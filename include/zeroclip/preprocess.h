@@ -12,6 +12,8 @@ struct PreprocessConfig {
     bool do_convert_rgb = true;
     bool do_resize = true;
     int shortest_edge = 224;   // `size` (int or {"shortest_edge": n})
+    int resize_height = 0;     // `size` as {"height", "width"}: resize to exactly that size
+    int resize_width = 0;      //   (0 when `size` is a shortest edge)
     bool do_center_crop = true;
     int crop_height = 224;     // `crop_size` (int or {"height", "width"})
     int crop_width = 224;
@@ -29,7 +31,8 @@ struct PreprocessConfig {
 };
 
 // Resize of the shortest side to `shortest_edge` (long side truncated: int(s * long / short)),
-// then a centre crop with offset ((h - ch) / 2, (w - cw) / 2), zero padded when smaller.
+// or to exactly resize_width x resize_height when set, then a centre crop with offset
+// ((h - ch) // 2, (w - cw) // 2), zero padded when smaller (both steps per their do_* flags).
 RgbImage resize_and_crop(const RgbImage& image, const PreprocessConfig& config);
 
 // The uint8 crop as float32 planar CHW: (x * rescale_factor - mean) / std.
