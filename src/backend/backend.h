@@ -1,0 +1,59 @@
+// backend.h - the compute operations the CLIP towers are written in.
+//
+// The towers only call these operations, so a backend that quantises weights (bf16/int8 with
+// oneDNN AMX) or runs on a GPU implements this interface and nothing else. Activations are
+// row-major float32 matrices in host memory; weights are handed over once, at load, in PyTorch's
+// layout, and the backend keeps them in whatever form suits it.
+#pragma once
+
+#include <memory>
+
+#include "zeroclip/config.h"
+
+namespace zeroclip {
+
+// Element-wise function applied to a linear layer's output.
+enum class PostOp { None, QuickGelu, Gelu, GeluTanh };
+
+PostOp post_op_for(Activation activation);
+
+// A linear layer's weight (and bias) in the backend's own form.
+class LinearWeights {
+public:
+    virtual ~LinearWeights() = default;
+    int out_features = 0;
+    int in_features = 0;
+};
+
+// Not thread-safe: one operation at a time (callers serialise).
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    // weight: [out, in] row-major (torch.nn.Linear layout); bias: [out] or null. The backend may
+    // keep pointers to both: they must outlive the returned object.
+    virtual std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
+                                                          int out_features, int in_features) = 0;
+
+    // y[m, out] = post_op(x[m, in] * W^T + b), or y += x * W^T + b when `accumulate` (residual
+    // connections; post_op must then be None). Rows are dense (stride = width).
+    virtual void linear(const float* x, int m, const LinearWeights& w, float* y,
+                        PostOp post_op = PostOp::None, bool accumulate = false) = 0;
+
+    // y[m, n] = (x - mean) / sqrt(var + eps) * gamma + beta, row by row; y may equal x.
+    virtual void layer_norm(const float* x, int m, int n, const float* gamma, const float* beta,
+                            float eps, float* y) = 0;
+
+    // Multi-head scaled dot-product attention over `batch` sequences of `seq` positions.
+    // qkv: [batch * seq, 3 * heads * head_dim] holding q | k | v per row (head h at columns
+    // h * head_dim of each part); out: [batch * seq, heads * head_dim]. Keys at positions
+    // >= lengths[b] (when lengths is not null) and, when `causal`, keys after the query are
+    // masked out. Scores are scaled by head_dim^-0.5.
+    virtual void attention(const float* qkv, int batch, int seq, int heads, int head_dim,
+                           const int* lengths, bool causal, float* out) = 0;
+};
+
+// oneDNN on the CPU, float32. threads: 0 for oneDNN's default (all cores).
+std::unique_ptr<Backend> make_cpu_backend(int threads);
+
+}  // namespace zeroclip

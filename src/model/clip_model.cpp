@@ -1,0 +1,278 @@
+// ClipModel: CLIP's vision and text towers (transformers' CLIPModel) over a compute Backend.
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <numeric>
+
+#include "backend/backend.h"
+#include "model/clip_weights.h"
+#include "zeroclip/error.h"
+#include "zeroclip/model.h"
+
+namespace zeroclip {
+
+namespace {
+
+// Rows (sequences x positions) run through the encoder at once: bounds activation memory.
+constexpr int64_t kTokensPerBatch = 4096;
+
+struct EncoderLayer {
+    const EncoderLayerWeights* weights;
+    std::unique_ptr<LinearWeights> qkv, out_proj, fc1, fc2;
+};
+
+// The shape of one tower's transformer encoder.
+struct EncoderShape {
+    int hidden;
+    int intermediate;
+    int heads;
+    Activation activation;
+    float eps;
+};
+
+class OnednnClipModel final : public ClipModel {
+public:
+    OnednnClipModel(ClipConfig config, ClipWeights weights, std::unique_ptr<Backend> backend)
+        : config_(std::move(config)), weights_(std::move(weights)), backend_(std::move(backend)) {
+        text_layers_ = prepare_layers(weights_.text.layers);
+        vision_layers_ = prepare_layers(weights_.vision.layers);
+        text_projection_ = prepare(weights_.text.projection);
+        visual_projection_ = prepare(weights_.vision.projection);
+        patch_embedding_ = prepare(weights_.vision.patch_embedding);
+    }
+
+    const ClipConfig& config() const override { return config_; }
+
+    float logit_scale() const override { return std::exp(weights_.logit_scale); }
+
+    Matrix encode_images(const float* pixel_values, int n) override {
+        if (n < 0 || (n > 0 && !pixel_values)) throw Error("encode_images: invalid image batch");
+        std::lock_guard<std::mutex> lock(mutex_);
+        const VisionConfig& vc = config_.vision;
+        const int grid = vc.image_size / vc.patch_size;
+        const int seq = grid * grid + 1;
+        const int64_t image_floats = int64_t(vc.num_channels) * vc.image_size * vc.image_size;
+        const int per_batch = static_cast<int>(std::max<int64_t>(1, kTokensPerBatch / seq));
+
+        Matrix result{n, config_.projection_dim, std::vector<float>(size_t(n) * config_.projection_dim)};
+        for (int first = 0; first < n; first += per_batch) {
+            const int count = std::min(per_batch, n - first);
+            embed_images(pixel_values + first * image_floats, count);
+            const EncoderShape shape{vc.hidden_size, vc.intermediate_size, vc.num_attention_heads,
+                                     vc.hidden_act, vc.layer_norm_eps};
+            const VisionTowerWeights& w = weights_.vision;
+            backend_->layer_norm(hidden_.data(), count * seq, vc.hidden_size, w.pre_layernorm.weight,
+                                 w.pre_layernorm.bias, vc.layer_norm_eps, hidden_.data());
+            run_encoder(vision_layers_, shape, count, seq, nullptr, false);
+            // Pooled output: the class token (position 0) of each image.
+            std::vector<int> positions(count);
+            for (int i = 0; i < count; ++i) positions[i] = i * seq;
+            project(positions, vc.hidden_size, w.post_layernorm, vc.layer_norm_eps, *visual_projection_,
+                    result.row(first));
+        }
+        return result;
+    }
+
+    Matrix encode_texts(const std::vector<std::vector<int32_t>>& token_ids) override {
+        const TextConfig& tc = config_.text;
+        const int n = static_cast<int>(token_ids.size());
+        for (int i = 0; i < n; ++i) validate_tokens(token_ids[i], i);
+        std::lock_guard<std::mutex> lock(mutex_);
+
+        // Longest first, so that each batch pads to a length close to its members'.
+        std::vector<int> order(n);
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int a, int b) { return token_ids[a].size() > token_ids[b].size(); });
+
+        Matrix result{n, config_.projection_dim, std::vector<float>(size_t(n) * config_.projection_dim)};
+        std::vector<float> projected;
+        for (int first = 0; first < n;) {
+            const int seq = static_cast<int>(token_ids[order[first]].size());
+            const int count = static_cast<int>(std::min<int64_t>(std::max<int64_t>(1, kTokensPerBatch / seq), n - first));
+            std::vector<int> lengths(count), positions(count);
+            embed_texts(token_ids, order.data() + first, count, seq);
+            for (int i = 0; i < count; ++i) {
+                const auto& ids = token_ids[order[first + i]];
+                lengths[i] = static_cast<int>(ids.size());
+                positions[i] = i * seq + pooled_position(ids);
+            }
+            const EncoderShape shape{tc.hidden_size, tc.intermediate_size, tc.num_attention_heads,
+                                     tc.hidden_act, tc.layer_norm_eps};
+            run_encoder(text_layers_, shape, count, seq, lengths.data(), true);
+            projected.resize(size_t(count) * config_.projection_dim);
+            project(positions, tc.hidden_size, weights_.text.final_layer_norm, tc.layer_norm_eps,
+                    *text_projection_, projected.data());
+            for (int i = 0; i < count; ++i) {
+                std::copy_n(projected.data() + size_t(i) * config_.projection_dim, config_.projection_dim,
+                            result.row(order[first + i]));
+            }
+            first += count;
+        }
+        return result;
+    }
+
+private:
+    std::unique_ptr<LinearWeights> prepare(const LinearTensor& t) {
+        return backend_->prepare_linear(t.weight, t.bias, t.out_features, t.in_features);
+    }
+
+    std::vector<EncoderLayer> prepare_layers(const std::vector<EncoderLayerWeights>& layers) {
+        std::vector<EncoderLayer> result;
+        for (const EncoderLayerWeights& w : layers) {
+            result.push_back({&w, prepare(w.qkv), prepare(w.out_proj), prepare(w.fc1), prepare(w.fc2)});
+        }
+        return result;
+    }
+
+    void validate_tokens(const std::vector<int32_t>& ids, int index) const {
+        const TextConfig& tc = config_.text;
+        const std::string where = "encode_texts: sequence " + std::to_string(index);
+        if (ids.empty()) throw Error(where + " is empty");
+        if (ids.size() > size_t(tc.max_position_embeddings)) {
+            throw Error(where + " has " + std::to_string(ids.size()) + " tokens, more than " +
+                        "max_position_embeddings " + std::to_string(tc.max_position_embeddings));
+        }
+        for (int32_t id : ids) {
+            if (id < 0 || id >= tc.vocab_size) {
+                throw Error(where + ": token id " + std::to_string(id) + " outside the vocabulary of " +
+                            std::to_string(tc.vocab_size));
+            }
+        }
+    }
+
+    // The token whose final state is the text embedding, as transformers picks it: the first
+    // eos_token_id, or for legacy configs (eos_token_id == 2) the highest id, i.e. <|endoftext|>.
+    int pooled_position(const std::vector<int32_t>& ids) const {
+        if (config_.text.eos_token_id == 2) {
+            return static_cast<int>(std::max_element(ids.begin(), ids.end()) - ids.begin());
+        }
+        auto eos = std::find(ids.begin(), ids.end(), config_.text.eos_token_id);
+        return eos == ids.end() ? 0 : static_cast<int>(eos - ids.begin());
+    }
+
+    // hidden_ = [class, patches] + position embeddings, for `count` images.
+    void embed_images(const float* pixels, int count) {
+        const VisionConfig& vc = config_.vision;
+        const VisionTowerWeights& w = weights_.vision;
+        const int patch = vc.patch_size, grid = vc.image_size / patch, size = vc.image_size;
+        const int patches = grid * grid, seq = patches + 1, hidden = vc.hidden_size;
+        const int patch_len = vc.num_channels * patch * patch;
+
+        // The stride-`patch` convolution is a matmul over flattened (channel, y, x) patches.
+        scratch_.resize(size_t(count) * patches * patch_len);
+        for (int b = 0; b < count; ++b) {
+            const float* image = pixels + size_t(b) * vc.num_channels * size * size;
+            for (int py = 0; py < grid; ++py) {
+                for (int px = 0; px < grid; ++px) {
+                    float* row = scratch_.data() + (size_t(b) * patches + py * grid + px) * patch_len;
+                    for (int c = 0; c < vc.num_channels; ++c) {
+                        for (int y = 0; y < patch; ++y) {
+                            const float* src = image + (size_t(c) * size + py * patch + y) * size + px * patch;
+                            std::copy_n(src, patch, row + (c * patch + y) * patch);
+                        }
+                    }
+                }
+            }
+        }
+        patch_out_.resize(size_t(count) * patches * hidden);
+        backend_->linear(scratch_.data(), count * patches, *patch_embedding_, patch_out_.data());
+
+        hidden_.resize(size_t(count) * seq * hidden);
+        for (int b = 0; b < count; ++b) {
+            for (int t = 0; t < seq; ++t) {
+                const float* src = t == 0 ? w.class_embedding
+                                          : patch_out_.data() + (size_t(b) * patches + t - 1) * hidden;
+                const float* pos = w.position_embedding + size_t(t) * hidden;
+                float* dst = hidden_.data() + (size_t(b) * seq + t) * hidden;
+                for (int i = 0; i < hidden; ++i) dst[i] = src[i] + pos[i];
+            }
+        }
+    }
+
+    // hidden_ = token + position embeddings, padded with zero rows to `seq` positions.
+    void embed_texts(const std::vector<std::vector<int32_t>>& token_ids, const int* indices, int count,
+                     int seq) {
+        const int hidden = config_.text.hidden_size;
+        const TextTowerWeights& w = weights_.text;
+        hidden_.assign(size_t(count) * seq * hidden, 0.0f);
+        for (int b = 0; b < count; ++b) {
+            const auto& ids = token_ids[indices[b]];
+            for (size_t t = 0; t < ids.size(); ++t) {
+                const float* token = w.token_embedding + size_t(ids[t]) * hidden;
+                const float* pos = w.position_embedding + t * hidden;
+                float* dst = hidden_.data() + (size_t(b) * seq + t) * hidden;
+                for (int i = 0; i < hidden; ++i) dst[i] = token[i] + pos[i];
+            }
+        }
+    }
+
+    // Pre-LN transformer layers over hidden_ ([batch * seq, hidden]), in place.
+    void run_encoder(const std::vector<EncoderLayer>& layers, const EncoderShape& s, int batch, int seq,
+                     const int* lengths, bool causal) {
+        const int rows = batch * seq;
+        normed_.resize(size_t(rows) * s.hidden);
+        qkv_.resize(size_t(rows) * 3 * s.hidden);
+        attended_.resize(size_t(rows) * s.hidden);
+        mlp_.resize(size_t(rows) * s.intermediate);
+        const PostOp activation = post_op_for(s.activation);
+        for (const EncoderLayer& layer : layers) {
+            const EncoderLayerWeights& w = *layer.weights;
+            backend_->layer_norm(hidden_.data(), rows, s.hidden, w.layer_norm1.weight, w.layer_norm1.bias,
+                                 s.eps, normed_.data());
+            backend_->linear(normed_.data(), rows, *layer.qkv, qkv_.data());
+            backend_->attention(qkv_.data(), batch, seq, s.heads, s.hidden / s.heads, lengths, causal,
+                                attended_.data());
+            backend_->linear(attended_.data(), rows, *layer.out_proj, hidden_.data(), PostOp::None, true);
+            backend_->layer_norm(hidden_.data(), rows, s.hidden, w.layer_norm2.weight, w.layer_norm2.bias,
+                                 s.eps, normed_.data());
+            backend_->linear(normed_.data(), rows, *layer.fc1, mlp_.data(), activation);
+            backend_->linear(mlp_.data(), rows, *layer.fc2, hidden_.data(), PostOp::None, true);
+        }
+    }
+
+    // out[i] = projection(layer_norm(hidden_[positions[i]])): the pooled, projected features.
+    void project(const std::vector<int>& positions, int hidden, const LayerNormWeights& norm, float eps,
+                 const LinearWeights& projection, float* out) {
+        const int count = static_cast<int>(positions.size());
+        pooled_.resize(size_t(count) * hidden);
+        for (int i = 0; i < count; ++i) {
+            std::copy_n(hidden_.data() + size_t(positions[i]) * hidden, hidden, pooled_.data() + size_t(i) * hidden);
+        }
+        backend_->layer_norm(pooled_.data(), count, hidden, norm.weight, norm.bias, eps, pooled_.data());
+        backend_->linear(pooled_.data(), count, projection, out);
+    }
+
+    ClipConfig config_;
+    ClipWeights weights_;
+    std::unique_ptr<Backend> backend_;
+    std::vector<EncoderLayer> text_layers_, vision_layers_;
+    std::unique_ptr<LinearWeights> text_projection_, visual_projection_, patch_embedding_;
+
+    std::mutex mutex_;  // encode calls share the activation buffers below
+    std::vector<float> hidden_, normed_, qkv_, attended_, mlp_, pooled_, scratch_, patch_out_;
+};
+
+const char* precision_name(Precision precision) {
+    switch (precision) {
+    case Precision::Fp32: return "fp32";
+    case Precision::Bf16: return "bf16";
+    case Precision::Int8: return "int8";
+    }
+    return "?";
+}
+
+}  // namespace
+
+std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& model_dir, const ModelOptions& options) {
+    if (options.precision != Precision::Fp32) {
+        throw Error(std::string("precision ") + precision_name(options.precision) +
+                    " is not supported yet (only fp32)");
+    }
+    if (options.threads < 0) throw Error("threads must be >= 0, got " + std::to_string(options.threads));
+    ClipConfig config = ClipConfig::from_file(model_dir / "config.json");
+    ClipWeights weights = ClipWeights::load(model_dir, config);
+    return std::make_unique<OnednnClipModel>(std::move(config), std::move(weights), make_cpu_backend(options.threads));
+}
+
+}  // namespace zeroclip

@@ -1,0 +1,79 @@
+// clip_weights.h - the tensors of a Hugging Face CLIPModel checkpoint, checked against its config.
+#pragma once
+
+#include <deque>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "model/safetensors.h"
+#include "zeroclip/config.h"
+
+namespace zeroclip {
+
+struct LayerNormWeights {
+    const float* weight = nullptr;
+    const float* bias = nullptr;
+};
+
+struct LinearTensor {
+    const float* weight = nullptr;  // [out, in]
+    const float* bias = nullptr;    // [out] or null
+    int out_features = 0;
+    int in_features = 0;
+};
+
+struct EncoderLayerWeights {
+    LayerNormWeights layer_norm1;
+    LinearTensor qkv;  // q_proj | k_proj | v_proj stacked into one [3 * hidden, hidden] layer
+    LinearTensor out_proj;
+    LayerNormWeights layer_norm2;
+    LinearTensor fc1;
+    LinearTensor fc2;
+};
+
+struct TextTowerWeights {
+    const float* token_embedding = nullptr;     // [vocab_size, hidden]
+    const float* position_embedding = nullptr;  // [max_position_embeddings, hidden]
+    std::vector<EncoderLayerWeights> layers;
+    LayerNormWeights final_layer_norm;
+    LinearTensor projection;  // text_projection, no bias
+};
+
+struct VisionTowerWeights {
+    const float* class_embedding = nullptr;     // [hidden]
+    LinearTensor patch_embedding;               // conv [hidden, 3, p, p] as [hidden, 3 * p * p]
+    const float* position_embedding = nullptr;  // [num_patches + 1, hidden]
+    LayerNormWeights pre_layernorm;
+    std::vector<EncoderLayerWeights> layers;
+    LayerNormWeights post_layernorm;
+    LinearTensor projection;  // visual_projection, no bias
+};
+
+// All of a CLIPModel's weights as float32. Unknown tensors (e.g. `*.position_ids` buffers) are
+// ignored; every expected tensor must be present with a float dtype and the config's shape.
+class ClipWeights {
+public:
+    static ClipWeights load(const std::filesystem::path& model_dir, const ClipConfig& config);
+
+    ClipWeights(ClipWeights&&) = default;
+    ClipWeights& operator=(ClipWeights&&) = default;
+
+    TextTowerWeights text;
+    VisionTowerWeights vision;
+    float logit_scale = 0.0f;  // the stored (log) value
+
+private:
+    explicit ClipWeights(TensorStore store) : store_(std::move(store)) {}
+    const float* get(const std::string& name, const std::vector<int64_t>& shape);
+    LayerNormWeights get_layer_norm(const std::string& prefix, int hidden);
+    LinearTensor get_linear(const std::string& prefix, int out, int in, bool has_bias);
+    std::vector<EncoderLayerWeights> get_layers(const std::string& prefix, int layers, int hidden,
+                                                int intermediate);
+
+    TensorStore store_;  // keeps zero-copy tensors mapped
+    std::deque<FloatTensor> tensors_;  // stable addresses: the structs point into them
+    std::deque<std::vector<float>> stacked_;  // the q|k|v concatenations
+};
+
+}  // namespace zeroclip

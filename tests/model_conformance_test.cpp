@@ -1,0 +1,120 @@
+// ClipModel against transformers' CLIPModel outputs (../shared/conformance/golden-*.json).
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+#include "zeroclip/image.h"
+#include "zeroclip/model.h"
+#include "zeroclip/preprocess.h"
+
+namespace zeroclip {
+namespace {
+
+nlohmann::json read_json(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+}
+
+// Cosine and max |a - b| / max |b| of each row of `actual` against `expected`; worst values.
+struct Agreement {
+    double min_cosine = 1.0;
+    double max_rel_error = 0.0;
+};
+
+Agreement compare_rows(const Matrix& actual, const nlohmann::json& expected) {
+    Agreement result;
+    EXPECT_EQ(actual.rows, static_cast<int>(expected.size()));
+    for (int r = 0; r < actual.rows && r < static_cast<int>(expected.size()); ++r) {
+        const std::vector<double> golden = expected[r].get<std::vector<double>>();
+        EXPECT_EQ(actual.cols, static_cast<int>(golden.size()));
+        double dot = 0, na = 0, nb = 0, max_err = 0, max_golden = 0;
+        for (int c = 0; c < actual.cols; ++c) {
+            const double a = actual.row(r)[c], b = golden[c];
+            dot += a * b;
+            na += a * a;
+            nb += b * b;
+            max_err = std::max(max_err, std::fabs(a - b));
+            max_golden = std::max(max_golden, std::fabs(b));
+        }
+        result.min_cosine = std::min(result.min_cosine, dot / std::sqrt(na * nb));
+        result.max_rel_error = std::max(result.max_rel_error, max_err / max_golden);
+    }
+    return result;
+}
+
+class Conformance : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Conformance, TextEmbeddingsMatchTransformers) {
+    ZEROCLIP_REQUIRE_SHARED(shared);
+    const auto golden = read_json(shared / "conformance" / ("golden-" + GetParam() + ".json"));
+    auto model = ClipModel::load(shared / "conformance" / "models" / GetParam());
+
+    const auto ids = golden["input_ids"].get<std::vector<std::vector<int32_t>>>();
+    const Agreement text = compare_rows(model->encode_texts(ids), golden["text_embeds"]);
+    EXPECT_GE(text.min_cosine, 0.99999);
+    EXPECT_LE(text.max_rel_error, 1e-4);
+    EXPECT_FLOAT_EQ(model->logit_scale(), golden["logit_scale"].get<float>());
+    std::printf("[ %s ] text: min cosine %.9f, max rel error %.3g\n", GetParam().c_str(),
+                text.min_cosine, text.max_rel_error);
+
+    // Padding must not change results: each sequence alone gives the batched answer.
+    const Matrix batched = model->encode_texts(ids);
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const Matrix single = model->encode_texts({ids[i]});
+        for (int c = 0; c < single.cols; ++c) {
+            EXPECT_NEAR(single.row(0)[c], batched.row(int(i))[c], 1e-5 * (1 + std::fabs(batched.row(int(i))[c])));
+        }
+    }
+}
+
+TEST_P(Conformance, ImageEmbeddingsAndLogitsMatchTransformers) {
+    ZEROCLIP_REQUIRE_SHARED(shared);
+    const auto golden = read_json(shared / "conformance" / ("golden-" + GetParam() + ".json"));
+    const auto model_dir = shared / "conformance" / "models" / GetParam();
+    auto model = ClipModel::load(model_dir);
+
+    const int size = model->config().vision.image_size;
+    const auto preprocess = PreprocessConfig::from_directory(model_dir, size);
+    const auto images = golden["images"].get<std::vector<std::string>>();
+    const size_t image_floats = size_t(3) * size * size;
+    std::vector<float> pixels(images.size() * image_floats);
+    for (size_t i = 0; i < images.size(); ++i) {
+        const RgbImage crop = resize_and_crop(read_image(shared / "conformance" / "images" / images[i]), preprocess);
+        ASSERT_EQ(crop.width, size);
+        ASSERT_EQ(crop.height, size);
+        to_pixel_values(crop, preprocess, pixels.data() + i * image_floats);
+    }
+    const Matrix image_embeds = model->encode_images(pixels.data(), static_cast<int>(images.size()));
+    const Agreement image = compare_rows(image_embeds, golden["image_embeds"]);
+    EXPECT_GE(image.min_cosine, 0.99999);
+    EXPECT_LE(image.max_rel_error, 1e-4);
+
+    // logits_per_image = logit_scale * cos(image, text)
+    const Matrix text_embeds = model->encode_texts(golden["input_ids"].get<std::vector<std::vector<int32_t>>>());
+    double max_logit_error = 0;
+    for (int i = 0; i < image_embeds.rows; ++i) {
+        for (int t = 0; t < text_embeds.rows; ++t) {
+            double dot = 0, ni = 0, nt = 0;
+            for (int c = 0; c < image_embeds.cols; ++c) {
+                dot += double(image_embeds.row(i)[c]) * text_embeds.row(t)[c];
+                ni += double(image_embeds.row(i)[c]) * image_embeds.row(i)[c];
+                nt += double(text_embeds.row(t)[c]) * text_embeds.row(t)[c];
+            }
+            const double logit = model->logit_scale() * dot / std::sqrt(ni * nt);
+            max_logit_error = std::max(max_logit_error,
+                                       std::fabs(logit - golden["logits_per_image"][i][t].get<double>()));
+        }
+    }
+    EXPECT_LE(max_logit_error, 1e-3);
+    std::printf("[ %s ] image: min cosine %.9f, max rel error %.3g; logits max abs error %.3g\n",
+                GetParam().c_str(), image.min_cosine, image.max_rel_error, max_logit_error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, Conformance, ::testing::Values("tiny", "tiny-bf16", "tiny-gelu-f16"));
+
+}  // namespace
+}  // namespace zeroclip
