@@ -7,6 +7,7 @@ packages=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev   # image decoders
   libutf8proc-dev libpcre2-dev     # tokenizer: Unicode normalisation, CLIP's split regex
   nlohmann-json3-dev libcli11-dev  # JSON (configs, safetensors headers), command line
+  libcurl4-openssl-dev             # downloading models from the Hugging Face Hub
   libgtest-dev                     # tests
 )
 sudo=""

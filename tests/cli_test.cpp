@@ -214,3 +214,49 @@ TEST_F(Cli, FailuresLeaveNoOutputFile) {
     for (const auto& entry : fs::directory_iterator(dir_))
         EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
 }
+
+// The CLI end to end against the reference goldens: tokenize, embed (texts and images).
+TEST_F(Cli, GoldensThroughTheCommandLine) {
+    ZEROCLIP_REQUIRE_SHARED(shared);
+    for (const std::string name : {"tiny", "tiny-bf16", "tiny-gelu-f16"}) {
+        const auto golden = nlohmann::json::parse(slurp(shared / "conformance" / ("golden-" + name + ".json")));
+        const std::string model_dir = (shared / "conformance" / "models" / name).string();
+        std::vector<std::string> args = {"tokenize", "-m", model_dir};
+        for (const auto& t : golden["texts"]) args.push_back(t.get<std::string>());
+        auto r = run(args);
+        ASSERT_EQ(r.status, 0) << r.err;
+        EXPECT_EQ(nlohmann::json::parse(r.out), golden["input_ids"]) << name;
+
+        auto check = [&](const fs::path& npy, const nlohmann::json& expected, const char* what) {
+            const NpyArray got = read_npy_f32(npy);
+            ASSERT_EQ(got.shape[0], static_cast<int64_t>(expected.size())) << name << " " << what;
+            const size_t dim = static_cast<size_t>(got.shape[1]);
+            for (size_t i = 0; i < expected.size(); ++i) {
+                double dot = 0, nx = 0, ny = 0, max_ref = 0, max_err = 0;
+                for (size_t c = 0; c < dim; ++c) {
+                    const double x = got.data[i * dim + c], y = expected[i][c].get<double>();
+                    dot += x * y, nx += x * x, ny += y * y;
+                    max_ref = std::max(max_ref, std::abs(y));
+                    max_err = std::max(max_err, std::abs(x - y));
+                }
+                EXPECT_GE(dot / std::sqrt(nx * ny), 0.99999) << name << " " << what << " row " << i;
+                EXPECT_LE(max_err, 1e-4 * max_ref) << name << " " << what << " row " << i;
+            }
+        };
+        const fs::path texts_npy = dir_ / "texts.npy", images_npy = dir_ / "images.npy";
+        const fs::path texts_file = dir_ / "texts.txt";
+        {
+            std::ofstream out(texts_file);
+            for (const auto& t : golden["texts"]) out << t.get<std::string>() << "\n";
+        }
+        r = run({"embed", "-m", model_dir, "-o", texts_npy.string(), "--file", texts_file.string()});
+        ASSERT_EQ(r.status, 0) << r.err;
+        check(texts_npy, golden["text_embeds"], "text");
+        args = {"embed", "-m", model_dir, "-o", images_npy.string(), "--batch-size", "5"};
+        for (const auto& img : golden["images"])
+            args.push_back((shared / "conformance" / "images" / img.get<std::string>()).string());
+        r = run(args);
+        ASSERT_EQ(r.status, 0) << r.err;
+        check(images_npy, golden["image_embeds"], "image");
+    }
+}

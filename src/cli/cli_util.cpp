@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "zeroclip/error.h"
+#include "zeroclip/hub.h"
 
 namespace zeroclip::cli {
 
@@ -51,15 +52,12 @@ Precision parse_precision(const std::string& name) {
 namespace zeroclip::cli {
 
 std::filesystem::path resolve_model(const std::string& model) {
-    const std::filesystem::path dir(model);
-    std::error_code ec;
-    if (std::filesystem::is_directory(dir, ec)) return dir;
-    if (std::filesystem::exists(dir, ec)) throw Error(model + ": not a model directory");
-    throw Error(model + ": model directory not found");
+    return zeroclip::resolve_model(model, HubOptions::from_environment());
 }
 
 void add_run_options(CLI::App& command, RunOptions& options) {
-    command.add_option("-m,--model", options.model, "Model directory (Hugging Face layout)")->required();
+    command.add_option("-m,--model", options.model, "Model directory, or Hugging Face id ORG/NAME[@REVISION]")
+        ->required();
     command.add_option("--precision", options.precision, "fp32 (exact), bf16 or int8")
         ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
     command.add_option("--threads", options.threads, "Worker threads (0: all cores)")

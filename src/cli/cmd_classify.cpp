@@ -7,6 +7,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "zeroclip/eval.h"
 #include "zeroclip/zeroclip.h"
 
 namespace zeroclip::cli {
@@ -18,6 +19,7 @@ struct ClassifyOptions {
     std::string labels;
     std::string labels_file;
     std::vector<std::string> templates;
+    std::string template_set;
     int top_k = 5;
     bool json = false;
     std::vector<std::string> inputs;
@@ -44,8 +46,8 @@ int run_classify(const ClassifyOptions& options) {
     const auto labels = options.labels_file.empty() ? split_list(options.labels)
                                                     : read_lines(options.labels_file, true);
     if (labels.empty()) throw Error("no labels given (use -l A,B,C or --labels-file)");
-    const auto templates =
-        options.templates.empty() ? std::vector<std::string>{kDefaultTemplate} : options.templates;
+    auto templates = options.template_set.empty() ? options.templates : load_templates(options.template_set);
+    if (templates.empty()) templates = {kDefaultTemplate};
     for (const auto& t : templates) apply_template(t, "");  // reject templates without {} early
 
     Clip clip = Clip::open(resolve_model(options.run.model), model_options(options.run));
@@ -82,9 +84,13 @@ void add_classify_command(CLI::App& app, Action& run) {
     auto* file = cmd->add_option("--labels-file", options->labels_file, "Labels, one per line")
                      ->check(CLI::ExistingFile);
     labels->excludes(file);
-    cmd->add_option("--template", options->templates,
-                    "Prompt template with {} for the label (repeat to ensemble)")
-        ->default_str(kDefaultTemplate);
+    auto* templ = cmd->add_option("--template", options->templates,
+                                  "Prompt template with {} for the label (repeat to ensemble)")
+                      ->default_str(kDefaultTemplate);
+    cmd->add_option("--templates", options->template_set,
+                    "Built-in template set (imagenet, cifar10, caltech101, openai-simple, ...) or a file "
+                    "of one template a line")
+        ->excludes(templ);
     cmd->add_option("--top-k", options->top_k, "Predictions per image")->check(CLI::Range(1, 100000));
     cmd->add_flag("--json", options->json, "One JSON object per image and line");
     cmd->add_option("images", options->inputs, "Image files or directories")->required();

@@ -14,5 +14,8 @@ void add_tokenize_command(CLI::App& app, Action& run);
 void add_preprocess_command(CLI::App& app, Action& run);
 void add_embed_command(CLI::App& app, Action& run);
 void add_classify_command(CLI::App& app, Action& run);
+void add_models_command(CLI::App& app, Action& run);
+void add_download_command(CLI::App& app, Action& run);
+void add_eval_command(CLI::App& app, Action& run);
 
 }  // namespace zeroclip::cli

@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
     zeroclip::cli::add_preprocess_command(app, run);
     zeroclip::cli::add_embed_command(app, run);
     zeroclip::cli::add_classify_command(app, run);
+    zeroclip::cli::add_models_command(app, run);
+    zeroclip::cli::add_download_command(app, run);
+    zeroclip::cli::add_eval_command(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,178 @@
+// zeroclip eval: zero-shot accuracy on a labelled dataset, with CLIP_benchmark's metrics and
+// report files.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "zeroclip/eval.h"
+#include "zeroclip/zeroclip.h"
+
+namespace zeroclip::cli {
+
+namespace {
+
+struct EvalOptions {
+    RunOptions run;
+    std::string dataset;
+    std::string classnames;
+    std::vector<std::string> templates;
+    std::string template_set;
+    size_t limit = 0;
+    std::string out;
+    std::string cache;
+    bool json = false;
+    bool quiet = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+std::string format_duration(double seconds) {
+    const long s = static_cast<long>(seconds + 0.5);
+    char buf[32];
+    if (s >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+    return buf;
+}
+
+// Progress on stderr: a redrawn bar on a terminal, a line every 10 seconds otherwise.
+class Progress {
+public:
+    explicit Progress(bool quiet) : quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {}
+
+    void update(size_t done, size_t total) {
+        if (quiet_ || total == 0) return;
+        const auto now = Clock::now();
+        const bool finished = done >= total;
+        if (!tty_ && !finished && now - last_line_ < std::chrono::seconds(10)) return;
+        last_line_ = now;
+        const double elapsed = std::chrono::duration<double>(now - start_).count();
+        const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+        const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0.0;
+        char line[160];
+        if (tty_) {
+            constexpr int kWidth = 30;
+            const int filled = static_cast<int>(kWidth * done / total);
+            std::string bar(static_cast<size_t>(filled), '#');
+            bar.resize(kWidth, '-');
+            std::snprintf(line, sizeof line, "\r[%s] %zu/%zu %.1f img/s ETA %s\033[K", bar.c_str(), done, total,
+                          rate, format_duration(eta).c_str());
+            std::cerr << line << (finished ? "\n" : "") << std::flush;
+            drawn_ = !finished;
+        } else {
+            std::snprintf(line, sizeof line, "zeroclip: eval %zu/%zu images (%.0f%%), %.1f img/s, ETA %s", done,
+                          total, 100.0 * static_cast<double>(done) / static_cast<double>(total), rate,
+                          format_duration(eta).c_str());
+            std::cerr << line << "\n";
+        }
+    }
+
+    // Clears a drawn bar so that a message gets its own line; the next update redraws it.
+    void before_message() {
+        if (drawn_) std::cerr << "\r\033[K";
+        drawn_ = false;
+    }
+
+private:
+    bool quiet_;
+    bool tty_;
+    bool drawn_ = false;
+    Clock::time_point start_ = Clock::now();
+    Clock::time_point last_line_ = Clock::now();
+};
+
+void print_summary(const EvalReport& report, size_t encoded, size_t from_cache) {
+    const auto& m = report.metrics;
+    char line[256];
+    std::snprintf(line, sizeof line, "acc1 %.4f  acc5 %.4f  mean per-class recall %.4f", m.acc1, m.acc5,
+                  m.mean_per_class_recall);
+    std::cout << line << "\n";
+    std::snprintf(line, sizeof line, "%lld images scored, %zu skipped, %zu encoded, %zu from cache, %.1f s, %.1f images/s",
+                  static_cast<long long>(m.n), report.skipped.size(), encoded, from_cache, report.seconds,
+                  report.images_per_s);
+    std::cout << line << "\n";
+}
+
+int run_eval(const EvalOptions& options) {
+    const auto start = Clock::now();
+    Dataset dataset = read_dataset(options.dataset);
+    if (!options.classnames.empty()) apply_classnames(dataset, options.classnames);
+    limit_samples(dataset, options.limit);
+    std::vector<std::string> templates = options.templates;
+    if (!options.template_set.empty()) templates = load_templates(options.template_set);
+    if (templates.empty()) templates = {kDefaultTemplate};
+    for (const auto& t : templates) apply_template(t, "");  // reject templates without {} early
+
+    const auto model_dir = resolve_model(options.run.model);
+    Clip clip = Clip::open(model_dir, model_options(options.run));
+    const Matrix weights = class_weights(clip, dataset.class_names, templates);
+    const int dim = clip.config().projection_dim;
+
+    std::unique_ptr<EmbeddingCache> cache;
+    if (!options.cache.empty())
+        cache = std::make_unique<EmbeddingCache>(options.cache,
+                                                 model_fingerprint(model_dir) + "-" + options.run.precision, dim);
+    Progress progress(options.quiet);
+    EmbedOptions embed;
+    embed.batch_size = options.run.batch_size;
+    embed.threads = options.run.threads;
+    embed.cache = cache.get();
+    embed.on_progress = [&](size_t done, size_t total) { progress.update(done, total); };
+    embed.on_failure = [&](const ImageFailure& f) {
+        progress.before_message();
+        report_failure(f);
+    };
+    DatasetEmbeddings embeddings = embed_dataset(
+        dataset, clip.preprocess_config(), dim,
+        [&](const float* pixels, int n) { return clip.model().encode_images(pixels, n); }, embed);
+    if (cache) cache->save();
+    l2_normalize_rows(embeddings.embeds);
+
+    EvalReport report;
+    report.dataset = options.dataset;
+    report.model = options.run.model;
+    report.templates = templates;
+    report.class_names = dataset.class_names;
+    report.images = score_images(dataset, embeddings, weights, clip.logit_scale());
+    report.metrics = compute_metrics(static_cast<int>(dataset.class_names.size()), report.images);
+    report.skipped = embeddings.skipped;
+    report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    report.images_per_s = embeddings.seconds > 0 ? static_cast<double>(dataset.samples.size()) / embeddings.seconds : 0.0;
+    if (!options.out.empty()) write_report_files(report, options.out);
+    if (options.json) std::cout << metrics_json(report) << "\n";
+    else print_summary(report, embeddings.encoded, embeddings.from_cache);
+    return report.skipped.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app, Action& run) {
+    auto options = std::make_shared<EvalOptions>();
+    auto* cmd = app.add_subcommand("eval", "Zero-shot accuracy on a labelled dataset (CLIP_benchmark metrics)");
+    add_run_options(*cmd, options->run);
+    cmd->add_option("--dataset", options->dataset,
+                    "imagefolder:DIR, cifar10:DIR, cifar100:DIR or csv:FILE (path,label lines)")
+        ->required();
+    cmd->add_option("--classnames", options->classnames,
+                    "Class names: TSV 'folder<TAB>name' lines, or one name per line in class order")
+        ->check(CLI::ExistingFile);
+    auto* templ = cmd->add_option("--template", options->templates,
+                                  "Prompt template with {} for the class name (repeat to ensemble)")
+                      ->default_str(kDefaultTemplate);
+    auto* set = cmd->add_option("--templates", options->template_set,
+                                "Built-in template set (imagenet, cifar10, cifar100, caltech101, openai-simple, ...) "
+                                "or a file of one template a line");
+    templ->excludes(set);
+    cmd->add_option("--limit", options->limit, "Evaluate N images spread evenly over the dataset (0: all)");
+    cmd->add_option("--out", options->out, "Write metrics.json, predictions.csv, confusion.csv, report.html here");
+    cmd->add_option("--cache", options->cache, "Image-embedding cache folder, reused across runs");
+    cmd->add_flag("--json", options->json, "Print the metrics JSON on stdout");
+    cmd->add_flag("-q,--quiet", options->quiet, "No progress on stderr");
+    cmd->callback([options, &run] { run = [options] { return run_eval(*options); }; });
+}
+
+}  // namespace zeroclip::cli
