@@ -22,23 +22,6 @@ using namespace zeroclip;
 
 namespace {
 
-struct RunResult {
-    int status = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
 class Cli : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -50,19 +33,8 @@ protected:
     }
     void TearDown() override { fs::remove_all(dir_); }
 
-    RunResult run(const std::vector<std::string>& args) {
-        std::string cmd = quote(test::cli_path().string());
-        for (const auto& a : args) cmd += " " + quote(a);
-        const fs::path err = dir_ / "stderr.txt";
-        cmd += " 2>" + quote(err.string());
-        RunResult r;
-        FILE* pipe = ::popen(cmd.c_str(), "r");
-        std::array<char, 4096> buf;
-        for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;) r.out.append(buf.data(), n);
-        const int raw = ::pclose(pipe);
-        r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-        r.err = slurp(err);
-        return r;
+    test::CliResult run(const std::vector<std::string>& args) {
+        return test::run_cli(args, dir_ / "stderr.txt");
     }
 
     static std::string model() { return (test::fixtures_dir() / "models" / "clip-f32-quickgelu").string(); }
@@ -219,7 +191,7 @@ TEST_F(Cli, FailuresLeaveNoOutputFile) {
 TEST_F(Cli, GoldensThroughTheCommandLine) {
     ZEROCLIP_REQUIRE_SHARED(shared);
     for (const std::string name : {"tiny", "tiny-bf16", "tiny-gelu-f16"}) {
-        const auto golden = nlohmann::json::parse(slurp(shared / "conformance" / ("golden-" + name + ".json")));
+        const auto golden = nlohmann::json::parse(test::read_file(shared / "conformance" / ("golden-" + name + ".json")));
         const std::string model_dir = (shared / "conformance" / "models" / name).string();
         std::vector<std::string> args = {"tokenize", "-m", model_dir};
         for (const auto& t : golden["texts"]) args.push_back(t.get<std::string>());

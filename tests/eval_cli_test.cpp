@@ -25,37 +25,6 @@ namespace {
 
 fs::path fixture_model() { return test::fixtures_dir() / "models" / "clip-f32-quickgelu"; }
 
-struct RunResult {
-    int status = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
-RunResult run_cli(const std::vector<std::string>& args, const fs::path& err_file) {
-    std::string cmd = quote(test::cli_path().string());
-    for (const auto& a : args) {
-        cmd += ' ';
-        cmd += quote(a);
-    }
-    cmd += " 2>";
-    cmd += quote(err_file.string());
-    RunResult r;
-    FILE* pipe = ::popen(cmd.c_str(), "r");
-    if (!pipe) return r;
-    std::array<char, 4096> buf;
-    for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;) r.out.append(buf.data(), n);
-    const int status = ::pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = test::read_file(err_file);
-    return r;
-}
-
 double max_abs_difference(const Matrix& a, const Matrix& b) {
     double d = a.data.size() == b.data.size() ? 0.0 : INFINITY;
     for (size_t i = 0; i < a.data.size() && i < b.data.size(); ++i)
@@ -156,7 +125,7 @@ void check_against_reference(Clip& clip, const Dataset& dataset, const std::vect
 
 class EvalCli : public test::TempDirTest {
 protected:
-    RunResult run(const std::vector<std::string>& args) { return run_cli(args, dir_ / "stderr.txt"); }
+    test::CliResult run(const std::vector<std::string>& args) { return test::run_cli(args, dir_ / "stderr.txt"); }
 
     // Three colour classes of BMPs of different sizes, and one broken file.
     fs::path make_folder() {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.h"
+
 namespace zeroclip::test {
 
 // A fresh folder named after the running test, removed at the end.
@@ -27,17 +29,6 @@ protected:
     void TearDown() override { std::filesystem::remove_all(dir_); }
     std::filesystem::path dir_;
 };
-
-inline void write_file(const std::filesystem::path& path, const std::string& bytes) {
-    std::filesystem::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary);
-    out << bytes;
-}
-
-inline std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // An uncompressed 24-bit bottom-up BMP of one colour with a lighter diagonal.
 inline void write_bmp(const std::filesystem::path& path, int width, int height, uint8_t r, uint8_t g,

@@ -24,19 +24,11 @@ using zeroclip::CachedModel;
 using zeroclip::HubOptions;
 using zeroclip::ModelId;
 using zeroclip::test::FakeHub;
+using zeroclip::test::read_file;
 using zeroclip::test::sha256_hex;
+using zeroclip::test::write_file;
 
 namespace {
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_file(const fs::path& path, const std::string& bytes) {
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << bytes;
-}
 
 std::string random_bytes(size_t size, unsigned seed) {
     std::mt19937 generator(seed);
@@ -468,42 +460,15 @@ TEST_F(HubTest, ListsCachedClipModels) {
 
 namespace {
 
-struct CliRun {
-    int status = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string shell_quote(const std::string& text) {
-    std::string quoted = "'";
-    for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-}
-
 // The zeroclip program with the Hub variables set to the test's (and no token from the user).
-CliRun run_cli(const fs::path& root, const std::string& endpoint, const std::vector<std::string>& args,
-               bool offline = false) {
-    std::string command = "env -u HF_TOKEN -u HUGGING_FACE_HUB_TOKEN -u HF_TOKEN_PATH -u HF_HUB_CACHE";
-    command += " -u HUGGINGFACE_HUB_CACHE -u TRANSFORMERS_OFFLINE HF_HOME=";
-    command += shell_quote(root.string());
-    command += " HF_ENDPOINT=";
-    command += shell_quote(endpoint);
-    command += offline ? " HF_HUB_OFFLINE=1 " : " HF_HUB_OFFLINE=0 ";
-    command += shell_quote(zeroclip::test::cli_path().string());
-    for (const auto& arg : args) {
-        command += ' ';
-        command += shell_quote(arg);
-    }
-    command += " 2>";
-    command += shell_quote((root / "stderr.txt").string());
-    CliRun run;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    std::array<char, 4096> buffer;
-    for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) run.out.append(buffer.data(), n);
-    const int raw = ::pclose(pipe);
-    run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    run.err = read_file(root / "stderr.txt");
-    return run;
+zeroclip::test::CliResult run_cli(const fs::path& root, const std::string& endpoint,
+                                  const std::vector<std::string>& args, bool offline = false) {
+    using zeroclip::test::shell_quote;
+    std::string env = "env -u HF_TOKEN -u HUGGING_FACE_HUB_TOKEN -u HF_TOKEN_PATH -u HF_HUB_CACHE";
+    env += " -u HUGGINGFACE_HUB_CACHE -u TRANSFORMERS_OFFLINE HF_HOME=" + shell_quote(root.string());
+    env += " HF_ENDPOINT=" + shell_quote(endpoint);
+    env += offline ? " HF_HUB_OFFLINE=1" : " HF_HUB_OFFLINE=0";
+    return zeroclip::test::run_cli(args, root / "stderr.txt", env);
 }
 
 // The committed sharded fixture model, served as a Hub repo (weights through LFS).

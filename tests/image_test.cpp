@@ -15,11 +15,7 @@ namespace zeroclip {
 namespace {
 
 std::filesystem::path images_dir() { return test::fixtures_dir() / "images"; }
-
-std::vector<uint8_t> read_bytes(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using test::read_bytes;
 
 nlohmann::json fixture_index() {
     std::ifstream in(images_dir() / "index.json");

@@ -3,9 +3,17 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace zeroclip::test {
 
@@ -20,6 +28,53 @@ inline std::optional<std::filesystem::path> shared_dir() {
     else dir = source_dir().parent_path() / "shared";
     if (std::filesystem::exists(dir / "conformance")) return dir;
     return std::nullopt;
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+inline std::vector<uint8_t> read_bytes(const std::filesystem::path& path) {
+    const std::string bytes = read_file(path);
+    return {bytes.begin(), bytes.end()};
+}
+
+inline void write_file(const std::filesystem::path& path, const std::string& bytes) {
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
+inline std::string shell_quote(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
+struct CliResult {
+    int status = -1;  // exit status, or 128 + signal
+    std::string out;
+    std::string err;
+};
+
+// Runs the zeroclip program with `args`; stderr goes through `stderr_file`. `env` is put in
+// front of the command line (e.g. "env -u HF_TOKEN HF_HUB_OFFLINE=1").
+inline CliResult run_cli(const std::vector<std::string>& args, const std::filesystem::path& stderr_file,
+                         const std::string& env = "") {
+    std::string command = env.empty() ? "" : env + " ";
+    command += shell_quote(cli_path().string());
+    for (const auto& arg : args) command += " " + shell_quote(arg);
+    command += " 2>" + shell_quote(stderr_file.string());
+    CliResult result;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) return result;
+    std::array<char, 4096> buffer;
+    for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+        result.out.append(buffer.data(), n);
+    const int raw = ::pclose(pipe);
+    result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    result.err = read_file(stderr_file);
+    return result;
 }
 
 }  // namespace zeroclip::test
