@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "zeroclip/config.h"
@@ -12,9 +13,13 @@ namespace zeroclip {
 
 enum class Precision { Fp32, Bf16, Int8 };
 
+// Where the towers run. Auto: the first CUDA GPU when one is usable, otherwise the CPU.
+enum class Device { Cpu, Cuda, Auto };
+
 struct ModelOptions {
     Precision precision = Precision::Fp32;
     int threads = 0;  // 0: all cores
+    Device device = Device::Cpu;
 };
 
 // Row-major float32 matrix.
@@ -46,6 +51,9 @@ public:
 
     // exp(logit_scale), the temperature applied to cosine similarities.
     virtual float logit_scale() const = 0;
+
+    // The compute kernels in use, e.g. "brg:avx512_core_bf16" (oneDNN's names) (for benchmarks and logs).
+    virtual std::string kernel_info() const = 0;
 };
 
 }  // namespace zeroclip

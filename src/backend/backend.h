@@ -7,8 +7,10 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "zeroclip/config.h"
+#include "zeroclip/model.h"
 
 namespace zeroclip {
 
@@ -51,9 +53,16 @@ public:
     // masked out. Scores are scaled by head_dim^-0.5.
     virtual void attention(const float* qkv, int batch, int seq, int heads, int head_dim,
                            const int* lengths, bool causal, float* out) = 0;
+
+    // The kernels chosen so far (oneDNN implementation names), for benchmarks and logs.
+    virtual std::string kernel_info() const = 0;
 };
 
-// oneDNN on the CPU, float32. threads: 0 for oneDNN's default (all cores).
-std::unique_ptr<Backend> make_cpu_backend(int threads);
+// oneDNN on the CPU. threads: 0 for all cores. Precision of the linear layers: Fp32 reads the
+// weights in place; Bf16 packs them once into oneDNN's blocked bf16 layout and multiplies bf16
+// activations with float32 accumulation (AVX512-BF16 / AMX where the CPU has them); Int8
+// quantises weights per output channel and activations per call (symmetric s8, VNNI / AMX).
+// Layer norm, attention and the residual stream stay float32 in every precision.
+std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision);
 
 }  // namespace zeroclip

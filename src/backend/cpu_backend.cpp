@@ -1,17 +1,23 @@
-// The float32 CPU backend: oneDNN matmul for every linear layer and for attention's two batched
-// products; layer norm and softmax are plain loops.
-#include <dlfcn.h>
+// The CPU backend: oneDNN matmul for every linear layer, in float32, bfloat16 or int8; layer norm and
+// attention are the vectorised loops of cpu_kernels.cpp (attention's products are tiny per head:
+// 50x64x50 for ViT-B/32, where batched oneDNN matmuls ran at a tenth of peak). oneDNN and those
+// loops share one OpenMP thread team.
+#include <omp.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <unordered_map>
+#include <set>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backend/backend.h"
+#include "backend/cpu_kernels.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
@@ -29,32 +35,28 @@ namespace {
 
 using dnnl::memory;
 using Dims = memory::dims;
+using DataType = memory::data_type;
 
-// Weights stay in torch's [out, in] layout: oneDNN reads them as [in, out] through strides.
+// Fp32: the torch [out, in] weight read in place as [in, out] through strides.
+// Bf16: the weight converted and reordered once into the blocked layout the matmul prefers.
+// Int8: the weight quantised per output channel (symmetric, scale = max |w| / 127), then packed.
 class CpuLinearWeights : public LinearWeights {
 public:
     const float* weight = nullptr;
     const float* bias = nullptr;
+    memory packed;              // Bf16 and Int8
+    std::vector<float> scales;  // Int8: one per output channel
 };
 
 // Keep primitive caches bounded: shapes vary with batch size and text length.
 constexpr size_t kMaxCachedPrimitives = 512;
-// Attention scores held at once (floats): the batch is split to stay under it.
-constexpr int64_t kMaxScoreFloats = int64_t(8) << 20;
+// The row count weights are packed for; oneDNN's blocked weight layout depends on k and n only.
+constexpr int64_t kPackRows = 1024;
 
 class CpuBackend : public Backend {
 public:
-    explicit CpuBackend(int threads) : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
-        // oneDNN runs on OpenMP here; the library reaches it only through oneDNN, so the thread
-        // count is set through the symbol oneDNN's libgomp exports.
-        if (threads > 0) {
-            using SetThreads = void (*)(int);
-            if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) {
-                set_threads_ = set;
-                threads_ = threads;
-            }
-        }
-    }
+    CpuBackend(int threads, Precision precision)
+        : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), threads_(threads), precision_(precision) {}
 
     std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
                                                   int out_features, int in_features) override {
@@ -63,6 +65,14 @@ public:
         w->bias = bias;
         w->out_features = out_features;
         w->in_features = in_features;
+        if (precision_ != Precision::Fp32) {
+            try {
+                pack(*w);
+            } catch (const dnnl::error& e) {
+                throw Error("oneDNN: cannot pack a " + std::to_string(out_features) + "x" +
+                            std::to_string(in_features) + " weight: " + e.what());
+            }
+        }
         return w;
     }
 
@@ -72,16 +82,37 @@ public:
         if (m == 0) return;
         apply_threads();
         const int64_t k = w.in_features, n = w.out_features;
+        const bool fp32 = precision_ == Precision::Fp32, int8 = precision_ == Precision::Int8;
+        const memory::desc weights_md = fp32 ? memory::desc({k, n}, DataType::f32, Dims{1, k}) : w.packed.get_desc();
         const LinearKey key{m, k, n, w.bias != nullptr, post_op, accumulate};
-        dnnl::matmul& prim = linear_primitive(key);
+        dnnl::matmul& prim = linear_primitive(key, weights_md);
 
-        memory src({{m, k}, memory::data_type::f32, Dims{k, 1}}, engine_, const_cast<float*>(x));
-        memory wei({{k, n}, memory::data_type::f32, Dims{1, k}}, engine_, const_cast<float*>(w.weight));
-        memory dst({{m, n}, memory::data_type::f32, Dims{n, 1}}, engine_, y);
+        void* src_data = const_cast<float*>(x);
+        if (precision_ == Precision::Bf16) {
+            src_bf16_.resize(size_t(m) * k);
+            convert_to_bf16(x, int64_t(m) * k, src_bf16_.data());
+            src_data = src_bf16_.data();
+        } else if (int8) {
+            // Dynamic quantisation: one scale for this call's activations, chosen from their range.
+            const float amax = abs_max(x, int64_t(m) * k);
+            const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
+            src_s8_.resize(size_t(m) * k);
+            quantize_s8(x, int64_t(m) * k, 1.0f / scale, src_s8_.data());
+            src_data = src_s8_.data();
+            column_scales_.resize(size_t(n));
+            for (int64_t j = 0; j < n; ++j) column_scales_[j] = scale * w.scales[j];
+        }
+        memory src({{m, k}, source_type(), Dims{k, 1}}, engine_, src_data);
+        memory wei = fp32 ? memory(weights_md, engine_, const_cast<float*>(w.weight)) : w.packed;
+        memory dst({{m, n}, DataType::f32, Dims{n, 1}}, engine_, y);
         std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+        if (int8) {
+            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                         memory({{1, n}, DataType::f32, Dims{n, 1}}, engine_, column_scales_.data()));
+        }
         if (w.bias) {
-            args.emplace(DNNL_ARG_BIAS, memory({{1, n}, memory::data_type::f32, Dims{n, 1}}, engine_,
-                                               const_cast<float*>(w.bias)));
+            memory bias({{1, n}, DataType::f32, Dims{n, 1}}, engine_, const_cast<float*>(w.bias));
+            args.emplace(int8 ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS, bias);
         }
         prim.execute(stream_, args);
         stream_.wait();
@@ -89,55 +120,93 @@ public:
 
     void layer_norm(const float* x, int m, int n, const float* gamma, const float* beta, float eps,
                     float* y) override {
-        for (int r = 0; r < m; ++r) {
-            const float* in = x + int64_t(r) * n;
-            float* out = y + int64_t(r) * n;
-            // Two passes in double: mean first, then the biased variance, as torch computes it.
-            double sum = 0;
-            for (int i = 0; i < n; ++i) sum += in[i];
-            const double mean = sum / n;
-            double sq = 0;
-            for (int i = 0; i < n; ++i) sq += (in[i] - mean) * (in[i] - mean);
-            const double inv_std = 1.0 / std::sqrt(sq / n + eps);
-            for (int i = 0; i < n; ++i) {
-                out[i] = static_cast<float>((in[i] - mean) * inv_std) * gamma[i] + beta[i];
-            }
-        }
+        apply_threads();
+        layer_norm_rows(x, m, n, gamma, beta, eps, y);
     }
 
     void attention(const float* qkv, int batch, int seq, int heads, int head_dim, const int* lengths,
                    bool causal, float* out) override {
-        if (batch == 0) return;
         apply_threads();
-        const int64_t per_sequence = int64_t(heads) * seq * seq;
-        const int step = static_cast<int>(std::clamp<int64_t>(kMaxScoreFloats / per_sequence, 1, batch));
-        scores_.resize(static_cast<size_t>(per_sequence * step));
-        const int64_t width = int64_t(heads) * head_dim;
-        for (int b0 = 0; b0 < batch; b0 += step) {
-            const int nb = std::min(step, batch - b0);
-            const float* chunk = qkv + int64_t(b0) * seq * 3 * width;
-            float* chunk_out = out + int64_t(b0) * seq * width;
-            attention_scores(chunk, nb, seq, heads, head_dim);
-            masked_softmax(nb, seq, heads, lengths ? lengths + b0 : nullptr, causal);
-            attention_values(chunk, nb, seq, heads, head_dim, chunk_out);
-        }
+        attention_heads(qkv, batch, seq, heads, head_dim, lengths, causal, out);
+    }
+
+    std::string kernel_info() const override {
+        std::string info;
+        for (const std::string& name : kernels_) info += (info.empty() ? "" : ", ") + name;
+        return info.empty() ? "oneDNN" : info;
     }
 
 private:
     using LinearKey = std::tuple<int64_t, int64_t, int64_t, bool, PostOp, bool>;
-    using AttentionKey = std::tuple<int, int, int, int>;  // batch, seq, heads, head_dim
 
-    void apply_threads() {
-        if (set_threads_) set_threads_(threads_);
+    DataType source_type() const {
+        switch (precision_) {
+        case Precision::Fp32: break;
+        case Precision::Bf16: return DataType::bf16;
+        case Precision::Int8: return DataType::s8;
+        }
+        return DataType::f32;
     }
 
-    dnnl::matmul& linear_primitive(const LinearKey& key) {
+    // Converts (Bf16) or quantises (Int8) the weight and reorders it once into the blocked layout
+    // that the matmul picks for it (`format_tag::any`; for s8 it carries oneDNN's compensation).
+    void pack(CpuLinearWeights& w) {
+        apply_threads();
+        const int64_t k = w.in_features, n = w.out_features;
+        const DataType weight_type = precision_ == Precision::Int8 ? DataType::s8 : DataType::bf16;
+        const dnnl::matmul::desc desc(memory::desc({kPackRows, k}, source_type(), Dims{k, 1}),
+                                      memory::desc({k, n}, weight_type, memory::format_tag::any),
+                                      memory::desc({kPackRows, n}, DataType::f32, Dims{n, 1}));
+        const dnnl::matmul::primitive_desc pd(desc, engine_);
+        w.packed = memory(pd.weights_desc(), engine_);
+        if (precision_ == Precision::Bf16) {
+            memory torch_layout({{k, n}, DataType::f32, Dims{1, k}}, engine_, const_cast<float*>(w.weight));
+            dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
+        } else {
+            std::vector<int8_t> quantized(size_t(n) * k);
+            w.scales.resize(size_t(n));
+            for (int64_t o = 0; o < n; ++o) {
+                const float* row = w.weight + o * k;
+                const float amax = abs_max(row, k);
+                w.scales[o] = amax > 0.0f ? amax / 127.0f : 1.0f;
+                quantize_s8(row, k, 1.0f / w.scales[o], quantized.data() + o * k);
+            }
+            memory torch_layout({{k, n}, DataType::s8, Dims{1, k}}, engine_, quantized.data());
+            dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
+        }
+        stream_.wait();
+        release_pages(w.weight, size_t(n) * k * sizeof(float));
+    }
+
+    // The float32 weight is not read again once packed: let the kernel reclaim its pages (from
+    // the mapped file they are dropped, and re-read should anyone touch them; anonymous memory
+    // without swap stays), so that a bf16 model does not also keep its float32 copy resident.
+    static void release_pages(const void* data, size_t bytes) {
+        const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+        const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+        const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
+        if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
+    }
+
+    // omp_set_num_threads sets the calling thread's team size: inference may run on any thread.
+    void apply_threads() {
+        if (threads_ > 0) omp_set_num_threads(threads_);
+    }
+
+    dnnl::matmul& linear_primitive(const LinearKey& key, const memory::desc& weights_md) {
         auto it = linear_cache_.find(key);
         if (it != linear_cache_.end()) return it->second;
         if (linear_cache_.size() >= kMaxCachedPrimitives) linear_cache_.clear();
 
         const auto [m, k, n, has_bias, post_op, accumulate] = key;
+        const bool int8 = precision_ == Precision::Int8;
+        const memory::desc row_md({1, n}, DataType::f32, Dims{n, 1});
+        const memory::desc bias_md = has_bias ? row_md : memory::desc();
         dnnl::post_ops ops;
+        // int8: dequantise with per-column scales that change every call (runtime output scales
+        // would push oneDNN 2.6 off its brgemm kernels), then add the bias in float.
+        if (int8) ops.append_binary(dnnl::algorithm::binary_mul, row_md);
+        if (int8 && has_bias) ops.append_binary(dnnl::algorithm::binary_add, bias_md);
         if (accumulate) ops.append_sum(1.0f);
         switch (post_op) {
         case PostOp::None: break;
@@ -149,107 +218,36 @@ private:
         }
         dnnl::primitive_attr attr;
         attr.set_post_ops(ops);
-        const auto f32 = memory::data_type::f32;
-        const memory::desc bias_md = has_bias ? memory::desc({1, n}, f32, Dims{n, 1}) : memory::desc();
-        const dnnl::matmul::desc desc(memory::desc({m, k}, f32, Dims{k, 1}),
-                                      memory::desc({k, n}, f32, Dims{1, k}), bias_md,
-                                      memory::desc({m, n}, f32, Dims{n, 1}));
-        return linear_cache_.emplace(key, dnnl::matmul({desc, attr, engine_})).first->second;
-    }
-
-    // Views of q, k and v inside the packed [batch * seq, 3 * width] rows, as [b, h, s, d].
-    static memory::desc head_view(int batch, int seq, int heads, int head_dim, bool transposed) {
-        const int64_t row = 3 * int64_t(heads) * head_dim;
-        if (transposed) {  // k^T: [b, h, d, s]
-            return memory::desc({batch, heads, head_dim, seq}, memory::data_type::f32,
-                                Dims{seq * row, head_dim, 1, row});
+        const dnnl::matmul::desc desc(memory::desc({m, k}, source_type(), Dims{k, 1}), weights_md,
+                                      int8 ? memory::desc() : bias_md,
+                                      memory::desc({m, n}, DataType::f32, Dims{n, 1}));
+        dnnl::matmul::primitive_desc pd;
+        try {
+            pd = dnnl::matmul::primitive_desc(desc, attr, engine_);
+        } catch (const dnnl::error& e) {
+            throw Error("oneDNN: no matmul for " + std::to_string(m) + "x" + std::to_string(k) + "x" +
+                        std::to_string(n) + ": " + e.what());
         }
-        return memory::desc({batch, heads, seq, head_dim}, memory::data_type::f32,
-                            Dims{seq * row, head_dim, row, 1});
-    }
-
-    // scores[b, h, i, j] = q_i . k_j / sqrt(head_dim)
-    void attention_scores(const float* qkv, int batch, int seq, int heads, int head_dim) {
-        const AttentionKey key{batch, seq, heads, head_dim};
-        auto it = scores_cache_.find(key);
-        if (it == scores_cache_.end()) {
-            if (scores_cache_.size() >= kMaxCachedPrimitives) scores_cache_.clear();
-            dnnl::primitive_attr attr;
-            attr.set_output_scales(0, {1.0f / std::sqrt(static_cast<float>(head_dim))});
-            const dnnl::matmul::desc desc(
-                head_view(batch, seq, heads, head_dim, false), head_view(batch, seq, heads, head_dim, true),
-                memory::desc({batch, heads, seq, seq}, memory::data_type::f32, memory::format_tag::abcd));
-            it = scores_cache_.emplace(key, dnnl::matmul({desc, attr, engine_})).first;
-        }
-        dnnl::matmul* prim = &it->second;
-        const int64_t width = int64_t(heads) * head_dim;
-        float* q = const_cast<float*>(qkv);
-        memory src(head_view(batch, seq, heads, head_dim, false), engine_, q);
-        memory wei(head_view(batch, seq, heads, head_dim, true), engine_, q + width);
-        memory dst({{batch, heads, seq, seq}, memory::data_type::f32, memory::format_tag::abcd}, engine_,
-                   scores_.data());
-        prim->execute(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
-        stream_.wait();
-    }
-
-    void masked_softmax(int batch, int seq, int heads, const int* lengths, bool causal) {
-        for (int b = 0; b < batch; ++b) {
-            const int length = lengths ? std::clamp(lengths[b], 1, seq) : seq;
-            for (int h = 0; h < heads; ++h) {
-                for (int i = 0; i < seq; ++i) {
-                    float* row = scores_.data() + ((int64_t(b) * heads + h) * seq + i) * seq;
-                    const int valid = causal ? std::min(i + 1, length) : length;
-                    float max_score = row[0];
-                    for (int j = 1; j < valid; ++j) max_score = std::max(max_score, row[j]);
-                    float sum = 0.0f;
-                    for (int j = 0; j < valid; ++j) {
-                        row[j] = std::exp(row[j] - max_score);
-                        sum += row[j];
-                    }
-                    const float inv = 1.0f / sum;
-                    for (int j = 0; j < valid; ++j) row[j] *= inv;
-                    std::fill(row + valid, row + seq, 0.0f);
-                }
-            }
-        }
-    }
-
-    // out[b * seq + i, h * head_dim + d] = sum_j p[b, h, i, j] v_j[h, d]
-    void attention_values(const float* qkv, int batch, int seq, int heads, int head_dim, float* out) {
-        const AttentionKey key{batch, seq, heads, head_dim};
-        const int64_t width = int64_t(heads) * head_dim;
-        const memory::desc out_md({batch, heads, seq, head_dim}, memory::data_type::f32,
-                                  Dims{seq * width, head_dim, width, 1});
-        const memory::desc probs_md({batch, heads, seq, seq}, memory::data_type::f32, memory::format_tag::abcd);
-        auto it = values_cache_.find(key);
-        if (it == values_cache_.end()) {
-            if (values_cache_.size() >= kMaxCachedPrimitives) values_cache_.clear();
-            const dnnl::matmul::desc desc(probs_md, head_view(batch, seq, heads, head_dim, false), out_md);
-            it = values_cache_.emplace(key, dnnl::matmul({desc, engine_})).first;
-        }
-        dnnl::matmul* prim = &it->second;
-        memory src(probs_md, engine_, scores_.data());
-        memory wei(head_view(batch, seq, heads, head_dim, false), engine_, const_cast<float*>(qkv) + 2 * width);
-        memory dst(out_md, engine_, out);
-        prim->execute(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
-        stream_.wait();
+        kernels_.insert(pd.impl_info_str());
+        return linear_cache_.emplace(key, dnnl::matmul(pd)).first->second;
     }
 
     dnnl::engine engine_;
     dnnl::stream stream_;
-    void (*set_threads_)(int) = nullptr;
     int threads_ = 0;
+    Precision precision_;
     std::map<LinearKey, dnnl::matmul> linear_cache_;
-    std::map<AttentionKey, dnnl::matmul> scores_cache_;
-    std::map<AttentionKey, dnnl::matmul> values_cache_;
-    std::vector<float> scores_;
+    std::set<std::string> kernels_;
+    std::vector<uint16_t> src_bf16_;
+    std::vector<int8_t> src_s8_;
+    std::vector<float> column_scales_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads) {
+std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision) {
     try {
-        return std::make_unique<CpuBackend>(threads);
+        return std::make_unique<CpuBackend>(threads, precision);
     } catch (const dnnl::error& e) {
         throw Error(std::string("oneDNN: cannot create a CPU engine: ") + e.what());
     }

@@ -47,6 +47,13 @@ Precision parse_precision(const std::string& name) {
     throw Error("--precision: unknown precision '" + name + "' (fp32, bf16, int8)");
 }
 
+Device parse_device(const std::string& name) {
+    if (name == "cpu") return Device::Cpu;
+    if (name == "cuda") return Device::Cuda;
+    if (name == "auto") return Device::Auto;
+    throw Error("--device: unknown device '" + name + "' (cpu, cuda, auto)");
+}
+
 }  // namespace zeroclip::cli
 
 namespace zeroclip::cli {
@@ -60,6 +67,8 @@ void add_run_options(CLI::App& command, RunOptions& options) {
         ->required();
     command.add_option("--precision", options.precision, "fp32 (exact), bf16 or int8")
         ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+    command.add_option("--device", options.device, "cpu, cuda (GPU 0) or auto (a GPU when one is usable)")
+        ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
     command.add_option("--threads", options.threads, "Worker threads (0: all cores)")
         ->check(CLI::Range(0, 1024));
     command.add_option("--batch-size", options.batch_size, "Images per batch")->check(CLI::Range(1, 4096));
@@ -69,6 +78,7 @@ ModelOptions model_options(const RunOptions& options) {
     ModelOptions out;
     out.precision = parse_precision(options.precision);
     out.threads = options.threads;
+    out.device = parse_device(options.device);
     return out;
 }
 

@@ -25,6 +25,7 @@ void report_error(const std::string& message);
 void report_failure(const ImageFailure& failure);
 
 Precision parse_precision(const std::string& name);
+Device parse_device(const std::string& name);
 
 }  // namespace zeroclip::cli
 
@@ -37,6 +38,7 @@ std::filesystem::path resolve_model(const std::string& model);
 struct RunOptions {
     std::string model;
     std::string precision = "fp32";
+    std::string device = "cpu";
     int threads = 0;
     int batch_size = 32;
 };

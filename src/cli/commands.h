@@ -17,5 +17,6 @@ void add_classify_command(CLI::App& app, Action& run);
 void add_models_command(CLI::App& app, Action& run);
 void add_download_command(CLI::App& app, Action& run);
 void add_eval_command(CLI::App& app, Action& run);
+void add_bench_command(CLI::App& app, Action& run);
 
 }  // namespace zeroclip::cli

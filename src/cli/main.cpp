@@ -1,13 +1,27 @@
 // zeroclip: the command-line program, a thin layer over libzeroclip.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "zeroclip/zeroclip.h"
 
+// OpenMP threads that spin while they wait starve the image decoders running beside them (and
+// any other process on the cores): on 2 busy cores a spinning team made small matmuls 10x
+// slower. libgomp reads its wait policy from the environment once, when it loads, so the
+// program restarts itself once with the passive policy unless the user chose one.
+static void use_passive_openmp_wait(char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY")) return;
+    ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+}
+
 int main(int argc, char** argv) {
+    use_passive_openmp_wait(argv);
     CLI::App app{"zeroclip - CLIP zero-shot image classification, natively"};
     app.set_version_flag("--version", std::string("zeroclip ") + zeroclip::kVersion);
     app.require_subcommand(1);
@@ -19,6 +33,7 @@ int main(int argc, char** argv) {
     zeroclip::cli::add_models_command(app, run);
     zeroclip::cli::add_download_command(app, run);
     zeroclip::cli::add_eval_command(app, run);
+    zeroclip::cli::add_bench_command(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

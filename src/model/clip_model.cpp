@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "backend/backend.h"
+#include "cuda/cuda_clip_model.h"
 #include "model/clip_weights.h"
 #include "zeroclip/error.h"
 #include "zeroclip/model.h"
@@ -44,6 +45,8 @@ public:
     const ClipConfig& config() const override { return config_; }
 
     float logit_scale() const override { return std::exp(weights_.logit_scale); }
+
+    std::string kernel_info() const override { return backend_->kernel_info(); }
 
     Matrix encode_images(const float* pixel_values, int n) override {
         if (n < 0 || (n > 0 && !pixel_values)) throw Error("encode_images: invalid image batch");
@@ -253,26 +256,16 @@ private:
     std::vector<float> hidden_, normed_, qkv_, attended_, mlp_, pooled_, scratch_, patch_out_;
 };
 
-const char* precision_name(Precision precision) {
-    switch (precision) {
-    case Precision::Fp32: return "fp32";
-    case Precision::Bf16: return "bf16";
-    case Precision::Int8: return "int8";
-    }
-    return "?";
-}
-
 }  // namespace
 
 std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& model_dir, const ModelOptions& options) {
-    if (options.precision != Precision::Fp32) {
-        throw Error(std::string("precision ") + precision_name(options.precision) +
-                    " is not supported yet (only fp32)");
-    }
     if (options.threads < 0) throw Error("threads must be >= 0, got " + std::to_string(options.threads));
+    if (options.device != Device::Cpu && select_device(options.device, probe_cuda()) == Device::Cuda)
+        return load_cuda_clip_model(model_dir, options);
+    std::unique_ptr<Backend> backend = make_cpu_backend(options.threads, options.precision);
     ClipConfig config = ClipConfig::from_file(model_dir / "config.json");
     ClipWeights weights = ClipWeights::load(model_dir, config);
-    return std::make_unique<OnednnClipModel>(std::move(config), std::move(weights), make_cpu_backend(options.threads));
+    return std::make_unique<OnednnClipModel>(std::move(config), std::move(weights), std::move(backend));
 }
 
 }  // namespace zeroclip

@@ -1,0 +1,57 @@
+# cuda.cmake - the optional CUDA backend (src/cuda/*.cu): cuBLASLt matmuls and our own kernels.
+#
+# ZEROCLIP_CUDA=AUTO builds it when a CUDA compiler is found, ON requires one, OFF never builds it.
+# The runtime is linked statically, so a CUDA build still starts on a machine without a driver or
+# GPU: cudaGetDeviceCount then reports an error and `--device auto` runs on the CPU.
+
+set(ZEROCLIP_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO (when nvcc is found), ON or OFF")
+set_property(CACHE ZEROCLIP_CUDA PROPERTY STRINGS AUTO ON OFF)
+
+set(ZEROCLIP_CUDA_ENABLED OFF)
+if(NOT ZEROCLIP_CUDA STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(ZEROCLIP_CUDA_ENABLED ON)
+  elseif(ZEROCLIP_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "ZEROCLIP_CUDA=ON but no CUDA compiler was found (set CUDACXX or CMAKE_CUDA_COMPILER)")
+  endif()
+endif()
+
+if(ZEROCLIP_CUDA_ENABLED)
+  # Hopper by default; e.g. -DCMAKE_CUDA_ARCHITECTURES="80;90" adds Ampere.
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 90)
+  endif()
+  enable_language(CUDA)
+  # The library's headers are C++20; CMake 3.25 does not know nvcc's flag for it (nvcc 12+ has it).
+  if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  endif()
+  set(CMAKE_CUDA_STANDARD 20)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  find_package(CUDAToolkit REQUIRED)
+
+  file(GLOB ZEROCLIP_CUDA_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/cuda/*.cu)
+  add_library(zeroclip_cuda STATIC ${ZEROCLIP_CUDA_SOURCES})
+  # The directory's host flags (-march=native, -ffp-contract=off) are not nvcc flags.
+  set_property(TARGET zeroclip_cuda PROPERTY COMPILE_OPTIONS "")
+  target_compile_options(zeroclip_cuda PRIVATE
+    $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
+  target_include_directories(zeroclip_cuda PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  set_target_properties(zeroclip_cuda PROPERTIES POSITION_INDEPENDENT_CODE ON CUDA_RUNTIME_LIBRARY Static)
+  target_link_libraries(zeroclip_cuda PUBLIC CUDA::cublasLt CUDA::cudart_static)
+
+  # The CUDA model uses the library's loaders and the library dispatches to it: CMake repeats the
+  # two static archives on the link line to resolve the cycle.
+  target_link_libraries(zeroclip_cuda PRIVATE zeroclip)
+  target_link_libraries(zeroclip PRIVATE zeroclip_cuda)
+  target_compile_definitions(zeroclip PUBLIC ZEROCLIP_HAVE_CUDA)
+  message(STATUS "zeroclip: CUDA backend ON (architectures ${CMAKE_CUDA_ARCHITECTURES})")
+else()
+  message(STATUS "zeroclip: CUDA backend OFF")
+endif()

@@ -1,0 +1,20 @@
+// probe_cuda: asks the (statically linked) CUDA runtime for devices. Without a driver the runtime
+// returns an error code rather than failing, so this is safe on CPU-only machines.
+#include <cuda_runtime.h>
+
+#include "cuda/cuda_clip_model.h"
+
+namespace zeroclip {
+
+CudaProbe probe_cuda() {
+    int count = 0;
+    const cudaError_t status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess) {
+        cudaGetLastError();  // clear it, so later runtime calls do not report it again
+        return {0, cudaGetErrorString(status)};
+    }
+    if (count == 0) return {0, "no CUDA devices"};
+    return {count, ""};
+}
+
+}  // namespace zeroclip

@@ -1,0 +1,112 @@
+// Reduced precisions: embeddings close to float32's (cosine per row >= 0.999 for bf16, >= 0.99
+// for int8) on the fixture and conformance models; the bench command's JSON shape.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+#include "util/npy.h"
+#include "zeroclip/zeroclip.h"
+
+namespace zeroclip {
+namespace {
+
+double min_cosine(Precision precision) { return precision == Precision::Bf16 ? 0.999 : 0.99; }
+
+double min_row_cosine(const Matrix& a, const Matrix& b) {
+    EXPECT_EQ(a.rows, b.rows);
+    EXPECT_EQ(a.cols, b.cols);
+    double worst = 1.0;
+    for (int r = 0; r < a.rows; ++r) {
+        double dot = 0, na = 0, nb = 0;
+        for (int c = 0; c < a.cols; ++c) {
+            dot += double(a.row(r)[c]) * b.row(r)[c];
+            na += double(a.row(r)[c]) * a.row(r)[c];
+            nb += double(b.row(r)[c]) * b.row(r)[c];
+        }
+        worst = std::min(worst, dot / std::sqrt(na * nb));
+    }
+    return worst;
+}
+
+ModelOptions with_precision(Precision precision) {
+    ModelOptions options;
+    options.precision = precision;
+    return options;
+}
+
+class FixturePrecision : public ::testing::TestWithParam<std::tuple<std::string, Precision>> {};
+
+TEST_P(FixturePrecision, EmbeddingsFollowFp32) {
+    const auto [name, precision] = GetParam();
+    const auto dir = test::fixtures_dir() / "models" / name;
+    std::ifstream in(dir / "expected.json");
+    const auto ids = nlohmann::json::parse(in)["input_ids"].get<std::vector<std::vector<int32_t>>>();
+    const NpyArray pixels = read_npy_f32(dir / "pixel_values.npy");
+    const int images = static_cast<int>(pixels.shape[0]);
+
+    auto fp32 = ClipModel::load(dir);
+    auto reduced = ClipModel::load(dir, with_precision(precision));
+    EXPECT_GE(min_row_cosine(reduced->encode_texts(ids), fp32->encode_texts(ids)), min_cosine(precision));
+    EXPECT_GE(min_row_cosine(reduced->encode_images(pixels.data.data(), images),
+                             fp32->encode_images(pixels.data.data(), images)),
+              min_cosine(precision));
+    EXPECT_NE(reduced->kernel_info(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, FixturePrecision,
+                         ::testing::Combine(::testing::Values("clip-f32-quickgelu", "clip-f16-gelu-sharded",
+                                                              "clip-bf16-tanh-eos2"),
+                                            ::testing::Values(Precision::Bf16, Precision::Int8)));
+
+TEST(Precision, ReducedPrecisionsOnConformanceModels) {
+    ZEROCLIP_REQUIRE_SHARED(shared);
+    for (const std::string name : {"tiny", "tiny-bf16", "tiny-gelu-f16"}) {
+        const auto dir = shared / "conformance" / "models" / name;
+        std::ifstream in(shared / "conformance" / ("golden-" + name + ".json"));
+        const auto golden = nlohmann::json::parse(in);
+        const auto ids = golden["input_ids"].get<std::vector<std::vector<int32_t>>>();
+        std::vector<RgbImage> images;
+        for (const auto& file : golden["images"]) {
+            images.push_back(read_image(shared / "conformance" / "images" / file.get<std::string>()));
+        }
+        Clip fp32 = Clip::open(dir);
+        const Matrix fp32_texts = fp32.model().encode_texts(ids), fp32_images = fp32.embed_images(images);
+        for (const Precision precision : {Precision::Bf16, Precision::Int8}) {
+            Clip reduced = Clip::open(dir, with_precision(precision));
+            EXPECT_GE(min_row_cosine(reduced.model().encode_texts(ids), fp32_texts), min_cosine(precision)) << name;
+            EXPECT_GE(min_row_cosine(reduced.embed_images(images), fp32_images), min_cosine(precision)) << name;
+        }
+    }
+}
+
+TEST(Precision, BenchPrintsOneJsonObject) {
+    const auto err = std::filesystem::temp_directory_path() / ("zeroclip_bench_" + std::to_string(::getpid()));
+    const std::string model = (test::fixtures_dir() / "models" / "clip-f32-quickgelu").string();
+    for (const std::string tower : {"image", "text"}) {
+        const auto r = test::run_cli({"bench", "-m", model, "--tower", tower, "--precision", "bf16", "--batch-size",
+                                      "4", "--images", "8", "--threads", "1", "--json"},
+                                     err);
+        ASSERT_EQ(r.status, 0) << r.err;
+        const auto result = nlohmann::json::parse(r.out);
+        for (const char* key : {"images_per_s", "ms_per_batch", "peak_rss_mb"}) {
+            ASSERT_TRUE(result.contains(key)) << key;
+            EXPECT_GT(result[key].get<double>(), 0.0) << key;
+        }
+        EXPECT_EQ(result["precision"], "bf16");
+        EXPECT_EQ(result["batch_size"], 4);
+        EXPECT_EQ(result["threads"], 1);
+        EXPECT_EQ(result["tower"], tower);
+        EXPECT_TRUE(result["isa"].is_string());
+    }
+    std::filesystem::remove(err);
+}
+
+}  // namespace
+}  // namespace zeroclip
