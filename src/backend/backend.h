@@ -56,6 +56,10 @@ public:
 
     // The kernels chosen so far (oneDNN implementation names), for benchmarks and logs.
     virtual std::string kernel_info() const = 0;
+
+    // True when linear layers read the float32 weights handed to prepare_linear at every call
+    // (they must then outlive the backend's weights); false when the backend keeps its own copy.
+    virtual bool reads_weights_in_place() const = 0;
 };
 
 // oneDNN on the CPU. threads: 0 for all cores. Precision of the linear layers: Fp32 reads the

@@ -3,8 +3,6 @@
 // 50x64x50 for ViT-B/32, where batched oneDNN matmuls ran at a tenth of peak). oneDNN and those
 // loops share one OpenMP thread team.
 #include <omp.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,6 +16,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu_kernels.h"
+#include "util/memory_pages.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
@@ -130,6 +129,8 @@ public:
         attention_heads(qkv, batch, seq, heads, head_dim, lengths, causal, out);
     }
 
+    bool reads_weights_in_place() const override { return precision_ == Precision::Fp32; }
+
     std::string kernel_info() const override {
         std::string info;
         for (const std::string& name : kernels_) info += (info.empty() ? "" : ", ") + name;
@@ -175,17 +176,9 @@ private:
             dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
         }
         stream_.wait();
+        // The float32 weight is not read again once packed: a bf16/int8 model must not also keep
+        // its float32 copy resident.
         release_pages(w.weight, size_t(n) * k * sizeof(float));
-    }
-
-    // The float32 weight is not read again once packed: let the kernel reclaim its pages (from
-    // the mapped file they are dropped, and re-read should anyone touch them; anonymous memory
-    // without swap stays), so that a bf16 model does not also keep its float32 copy resident.
-    static void release_pages(const void* data, size_t bytes) {
-        const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-        const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
-        const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
-        if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
     }
 
     // omp_set_num_threads sets the calling thread's team size: inference may run on any thread.

@@ -40,6 +40,7 @@ public:
         text_projection_ = prepare(weights_.text.projection);
         visual_projection_ = prepare(weights_.vision.projection);
         patch_embedding_ = prepare(weights_.vision.patch_embedding);
+        if (!backend_->reads_weights_in_place()) weights_.release_stacked_qkv_weights();
     }
 
     const ClipConfig& config() const override { return config_; }

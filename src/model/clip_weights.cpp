@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "util/memory_pages.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
@@ -38,12 +39,14 @@ std::vector<EncoderLayerWeights> ClipWeights::get_layers(const std::string& pref
         const LinearTensor q = get_linear(p + ".self_attn.q_proj", hidden, hidden, true);
         const LinearTensor k = get_linear(p + ".self_attn.k_proj", hidden, hidden, true);
         const LinearTensor v = get_linear(p + ".self_attn.v_proj", hidden, hidden, true);
-        std::vector<float>& weight = stacked_.emplace_back();
-        std::vector<float>& bias = stacked_.emplace_back();
+        std::vector<float>& weight = stacked_weights_.emplace_back();
+        std::vector<float>& bias = stacked_biases_.emplace_back();
         for (const LinearTensor* proj : {&q, &k, &v}) {
             weight.insert(weight.end(), proj->weight, proj->weight + size_t(hidden) * hidden);
             bias.insert(bias.end(), proj->bias, proj->bias + hidden);
         }
+        for (const LinearTensor* proj : {&q, &k, &v})  // mapped float32 pages not read again
+            release_pages(proj->weight, size_t(hidden) * hidden * sizeof(float));
         tensors_.erase(tensors_.end() - 6, tensors_.end());  // replaced by the copies
         layer.qkv = {weight.data(), bias.data(), 3 * hidden, hidden};
 
@@ -53,6 +56,12 @@ std::vector<EncoderLayerWeights> ClipWeights::get_layers(const std::string& pref
         layer.fc2 = get_linear(p + ".mlp.fc2", hidden, intermediate, true);
     }
     return result;
+}
+
+void ClipWeights::release_stacked_qkv_weights() {
+    for (auto* layers : {&text.layers, &vision.layers})
+        for (EncoderLayerWeights& layer : *layers) layer.qkv.weight = nullptr;
+    stacked_weights_.clear();
 }
 
 ClipWeights ClipWeights::load(const std::filesystem::path& model_dir, const ClipConfig& config) {

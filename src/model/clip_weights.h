@@ -63,6 +63,9 @@ public:
     VisionTowerWeights vision;
     float logit_scale = 0.0f;  // the stored (log) value
 
+    // Frees the stacked q|k|v weight copies (biases stay) once a backend has packed its own.
+    void release_stacked_qkv_weights();
+
 private:
     explicit ClipWeights(TensorStore store) : store_(std::move(store)) {}
     const float* get(const std::string& name, const std::vector<int64_t>& shape);
@@ -73,7 +76,8 @@ private:
 
     TensorStore store_;  // keeps zero-copy tensors mapped
     std::deque<FloatTensor> tensors_;  // stable addresses: the structs point into them
-    std::deque<std::vector<float>> stacked_;  // the q|k|v concatenations
+    std::deque<std::vector<float>> stacked_weights_;  // the q|k|v concatenations
+    std::deque<std::vector<float>> stacked_biases_;
 };
 
 }  // namespace zeroclip
