@@ -4,11 +4,14 @@
 For each model directory (see bench/make_random_clip.py) and each precision, runs
 `zeroclip bench --json` and the same tower in PyTorch (a plain CLIP forward written here with
 torch.nn.functional: fp32, and bf16 under torch.autocast), all on `--threads` threads, then prints
-a markdown table of throughputs with zeroclip / PyTorch ratios. Timings on a machine that other
+a markdown table of throughputs with zeroclip / PyTorch ratios. With --onnxruntime, fp32 rows also run
+ONNX Runtime (bench/onnxruntime_bench.mjs on the graph of bench/export_onnx.py, same batch size and
+threads), the fair fp32 peer, and add zeroclip / ONNX Runtime ratios. Timings on a machine that other
 processes share are noisy: run it when the machine is idle, and compare within one run.
 
 Run: /usr/bin/python3 bench/compare.py [--zeroclip build/zeroclip] [--threads 2] [--batch-size 32]
          [--models /work/models/random-clip-vit-b-32,/work/models/random-clip-vit-l-14]
+         [--onnxruntime [--onnx-dir /work/models]]
 """
 import argparse
 import json
@@ -47,7 +50,8 @@ def quick_gelu(x):
 
 
 def encoder(h, w, prefix, layers, heads):
-    batch, seq, width = h.shape
+    batch, seq = h.shape[:2]
+    width = int(h.shape[2])  # a Python int even under tracing: ONNX LayerNormalization needs a static shape
     head_dim = width // heads
     for i in range(layers):
         p = f"{prefix}.encoder.layers.{i}"
@@ -99,6 +103,13 @@ def zeroclip_bench(binary, model_dir, precision, batch, threads, images):
     return json.loads(out)
 
 
+def onnxruntime_bench(onnx_path, batch, threads, image_size, batches):
+    out = subprocess.run(["node", os.path.join(ROOT, "bench", "onnxruntime_bench.mjs"), "--model", onnx_path,
+                          "--batch-size", str(batch), "--threads", str(threads), "--image-size", str(image_size),
+                          "--batches", str(batches)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zeroclip", default=os.path.join(ROOT, "build", "zeroclip"))
@@ -109,7 +120,11 @@ def main():
     parser.add_argument("--images", type=int, default=0, help="zeroclip images to time (default: 2 batches)")
     parser.add_argument("--torch-batch-size", type=int, default=8,
                         help="PyTorch images per timed batch (its fp32 is slow: Debian's generic BLAS)")
-    parser.add_argument("--no-torch", action="store_true", help="zeroclip only")
+    parser.add_argument("--no-torch", action="store_true", help="no PyTorch runs")
+    parser.add_argument("--onnxruntime", action="store_true",
+                        help="also run ONNX Runtime fp32 on fp32 rows (needs bench/export_onnx.py's graphs)")
+    parser.add_argument("--onnx-dir", default="/work/models", help="where <model dir name>.onnx are")
+    parser.add_argument("--onnx-batches", type=int, default=2, help="ONNX Runtime batches to time")
     args = parser.parse_args()
 
     rows = []
@@ -120,19 +135,28 @@ def main():
             skip_torch = args.no_torch or precision not in ("fp32", "bf16")  # no int8 path here
             t = math.nan if skip_torch else torch_images_per_s(model_dir, precision, args.torch_batch_size,
                                                                         args.threads)
-            rows.append((os.path.basename(model_dir), precision, z, t))
-            print(f"{rows[-1][0]} {precision}: zeroclip {z['images_per_s']:.2f} img/s, torch {t:.2f} img/s",
-                  flush=True)
+            o = math.nan
+            if args.onnxruntime and precision == "fp32":
+                with open(os.path.join(model_dir, "config.json")) as f:
+                    image_size = json.load(f)["vision_config"]["image_size"]
+                onnx_path = os.path.join(args.onnx_dir, os.path.basename(os.path.normpath(model_dir)) + ".onnx")
+                o = onnxruntime_bench(onnx_path, args.batch_size, args.threads, image_size,
+                                      args.onnx_batches)["images_per_s"]
+            rows.append((os.path.basename(model_dir), precision, z, t, o))
+            print(f"{rows[-1][0]} {precision}: zeroclip {z['images_per_s']:.2f} img/s, torch {t:.2f} img/s"
+                  + (f", onnxruntime {o:.2f} img/s" if args.onnxruntime else ""), flush=True)
 
     print(f"\nImage tower, batch {args.batch_size} (PyTorch {args.torch_batch_size}), {args.threads} threads, "
           f"{os.uname().nodename}, load average {os.getloadavg()[0]:.1f}\n")
+    ort_header = " ONNX Runtime fp32 img/s | zeroclip / ONNX Runtime |" if args.onnxruntime else ""
     print("| model | precision | zeroclip img/s | zeroclip ms/batch | peak RSS MiB (weights) | kernels | "
-          "PyTorch img/s | zeroclip / PyTorch |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, precision, z, t in rows:
+          "PyTorch img/s | zeroclip / PyTorch |" + ort_header)
+    print("|---|---|---|---|---|---|---|---|" + "---|---|" * args.onnxruntime)
+    for name, precision, z, t, o in rows:
+        ort_cells = f" {o:.2f} | {z['images_per_s'] / o:.2f}x |" if args.onnxruntime else ""
         print(f"| {name} | {precision} | {z['images_per_s']:.2f} | {z['ms_per_batch']:.0f} | "
               f"{z['peak_rss_mb']:.0f} ({z['weights_mb']:.0f}) | {z['isa']} | {t:.2f} | "
-              f"{z['images_per_s'] / t:.1f}x |".replace("nan", "-").replace("-x", "-"))
+              f"{z['images_per_s'] / t:.1f}x |{ort_cells}".replace("nan", "-").replace("-x", "-"))
 
 
 if __name__ == "__main__":
