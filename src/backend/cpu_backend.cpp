@@ -64,7 +64,7 @@ public:
         w->bias = bias;
         w->out_features = out_features;
         w->in_features = in_features;
-        if (precision_ != Precision::Fp32) {
+        {
             try {
                 pack(*w);
             } catch (const dnnl::error& e) {
@@ -81,8 +81,8 @@ public:
         if (m == 0) return;
         apply_threads();
         const int64_t k = w.in_features, n = w.out_features;
-        const bool fp32 = precision_ == Precision::Fp32, int8 = precision_ == Precision::Int8;
-        const memory::desc weights_md = fp32 ? memory::desc({k, n}, DataType::f32, Dims{1, k}) : w.packed.get_desc();
+        const bool int8 = precision_ == Precision::Int8;
+        const memory::desc weights_md = w.packed.get_desc();
         const LinearKey key{m, k, n, w.bias != nullptr, post_op, accumulate};
         dnnl::matmul& prim = linear_primitive(key, weights_md);
 
@@ -102,7 +102,7 @@ public:
             for (int64_t j = 0; j < n; ++j) column_scales_[j] = scale * w.scales[j];
         }
         memory src({{m, k}, source_type(), Dims{k, 1}}, engine_, src_data);
-        memory wei = fp32 ? memory(weights_md, engine_, const_cast<float*>(w.weight)) : w.packed;
+        memory wei = w.packed;
         memory dst({{m, n}, DataType::f32, Dims{n, 1}}, engine_, y);
         std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
         if (int8) {
@@ -129,7 +129,7 @@ public:
         attention_heads(qkv, batch, seq, heads, head_dim, lengths, causal, out);
     }
 
-    bool reads_weights_in_place() const override { return precision_ == Precision::Fp32; }
+    bool reads_weights_in_place() const override { return false; }
 
     std::string kernel_info() const override {
         std::string info;
@@ -154,13 +154,15 @@ private:
     void pack(CpuLinearWeights& w) {
         apply_threads();
         const int64_t k = w.in_features, n = w.out_features;
-        const DataType weight_type = precision_ == Precision::Int8 ? DataType::s8 : DataType::bf16;
+        const DataType weight_type = precision_ == Precision::Int8 ? DataType::s8
+                                     : precision_ == Precision::Bf16 ? DataType::bf16
+                                                                     : DataType::f32;
         const dnnl::matmul::desc desc(memory::desc({kPackRows, k}, source_type(), Dims{k, 1}),
                                       memory::desc({k, n}, weight_type, memory::format_tag::any),
                                       memory::desc({kPackRows, n}, DataType::f32, Dims{n, 1}));
         const dnnl::matmul::primitive_desc pd(desc, engine_);
         w.packed = memory(pd.weights_desc(), engine_);
-        if (precision_ == Precision::Bf16) {
+        if (precision_ != Precision::Int8) {
             memory torch_layout({{k, n}, DataType::f32, Dims{1, k}}, engine_, const_cast<float*>(w.weight));
             dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
         } else {

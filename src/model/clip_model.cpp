@@ -40,7 +40,6 @@ public:
         text_projection_ = prepare(weights_.text.projection);
         visual_projection_ = prepare(weights_.vision.projection);
         patch_embedding_ = prepare(weights_.vision.patch_embedding);
-        if (!backend_->reads_weights_in_place()) weights_.release_stacked_qkv_weights();
     }
 
     const ClipConfig& config() const override { return config_; }
@@ -121,10 +120,11 @@ private:
         return backend_->prepare_linear(t.weight, t.bias, t.out_features, t.in_features);
     }
 
-    std::vector<EncoderLayer> prepare_layers(const std::vector<EncoderLayerWeights>& layers) {
+    std::vector<EncoderLayer> prepare_layers(std::vector<EncoderLayerWeights>& layers) {
         std::vector<EncoderLayer> result;
-        for (const EncoderLayerWeights& w : layers) {
+        for (EncoderLayerWeights& w : layers) {
             result.push_back({&w, prepare(w.qkv), prepare(w.out_proj), prepare(w.fc1), prepare(w.fc2)});
+            if (!backend_->reads_weights_in_place()) weights_.release_qkv_copy(w);
         }
         return result;
     }

@@ -58,10 +58,13 @@ std::vector<EncoderLayerWeights> ClipWeights::get_layers(const std::string& pref
     return result;
 }
 
-void ClipWeights::release_stacked_qkv_weights() {
-    for (auto* layers : {&text.layers, &vision.layers})
-        for (EncoderLayerWeights& layer : *layers) layer.qkv.weight = nullptr;
-    stacked_weights_.clear();
+void ClipWeights::release_qkv_copy(EncoderLayerWeights& layer) {
+    for (std::vector<float>& copy : stacked_weights_) {
+        if (copy.data() != layer.qkv.weight) continue;
+        std::vector<float>().swap(copy);
+        layer.qkv.weight = nullptr;
+        return;
+    }
 }
 
 ClipWeights ClipWeights::load(const std::filesystem::path& model_dir, const ClipConfig& config) {

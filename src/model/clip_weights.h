@@ -63,8 +63,9 @@ public:
     VisionTowerWeights vision;
     float logit_scale = 0.0f;  // the stored (log) value
 
-    // Frees the stacked q|k|v weight copies (biases stay) once a backend has packed its own.
-    void release_stacked_qkv_weights();
+    // Frees a layer's stacked q|k|v weight copy (the bias stays) once a backend has packed its
+    // own, so that loading never holds every copy and every packed weight at once.
+    void release_qkv_copy(EncoderLayerWeights& layer);
 
 private:
     explicit ClipWeights(TensorStore store) : store_(std::move(store)) {}
