@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/text_input.h"
 #include "cuda/bf16.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_clip_model.h"
@@ -235,7 +236,7 @@ public:
 
     Matrix encode_texts(const std::vector<std::vector<int32_t>>& token_ids) override {
         const int n = static_cast<int>(token_ids.size());
-        for (int i = 0; i < n; ++i) validate_tokens(token_ids[i], i);
+        for (int i = 0; i < n; ++i) validate_token_ids(config_.text, token_ids[i], i);
         std::lock_guard<std::mutex> lock(mutex_);
         const int projection = config_.projection_dim;
         Matrix result{n, projection, std::vector<float>(size_t(n) * projection)};
@@ -280,7 +281,7 @@ public:
                 std::copy(sequence.begin(), sequence.end(), row);
                 std::fill(row + sequence.size(), row + chunk.seq, -1);  // padding: zero embeddings
                 lengths[i] = static_cast<int>(sequence.size());
-                positions[i] = i * chunk.seq + pooled_position(sequence);
+                positions[i] = i * chunk.seq + pooled_position(config_.text, sequence);
             }
             const size_t id_bytes = size_t(chunk.count) * chunk.seq * sizeof(int);
             CUDA_CHECK(cudaMemcpyAsync(act_.ids.get(), ids, id_bytes, cudaMemcpyHostToDevice, stream_));
@@ -412,32 +413,6 @@ private:
                         ActType::F32);
         CUDA_CHECK(cudaMemcpyAsync(out, act_.projected.get(), size_t(count) * config_.projection_dim * sizeof(float),
                                    cudaMemcpyDeviceToHost, stream_));
-    }
-
-    void validate_tokens(const std::vector<int32_t>& ids, int index) const {
-        const TextConfig& tc = config_.text;
-        const std::string where = "encode_texts: sequence " + std::to_string(index);
-        if (ids.empty()) throw Error(where + " is empty");
-        if (ids.size() > size_t(tc.max_position_embeddings)) {
-            throw Error(where + " has " + std::to_string(ids.size()) + " tokens, more than " +
-                        "max_position_embeddings " + std::to_string(tc.max_position_embeddings));
-        }
-        for (int32_t id : ids) {
-            if (id < 0 || id >= tc.vocab_size) {
-                throw Error(where + ": token id " + std::to_string(id) + " outside the vocabulary of " +
-                            std::to_string(tc.vocab_size));
-            }
-        }
-    }
-
-    // As transformers picks it: the first eos_token_id, or for legacy configs (eos_token_id == 2)
-    // the highest id, i.e. <|endoftext|>.
-    int pooled_position(const std::vector<int32_t>& ids) const {
-        if (config_.text.eos_token_id == 2) {
-            return static_cast<int>(std::max_element(ids.begin(), ids.end()) - ids.begin());
-        }
-        auto eos = std::find(ids.begin(), ids.end(), config_.text.eos_token_id);
-        return eos == ids.end() ? 0 : static_cast<int>(eos - ids.begin());
     }
 
     ClipConfig config_;

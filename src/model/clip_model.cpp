@@ -4,6 +4,7 @@
 #include <mutex>
 #include <numeric>
 
+#include "model/text_input.h"
 #include "backend/backend.h"
 #include "cuda/cuda_clip_model.h"
 #include "model/clip_weights.h"
@@ -79,7 +80,7 @@ public:
     Matrix encode_texts(const std::vector<std::vector<int32_t>>& token_ids) override {
         const TextConfig& tc = config_.text;
         const int n = static_cast<int>(token_ids.size());
-        for (int i = 0; i < n; ++i) validate_tokens(token_ids[i], i);
+        for (int i = 0; i < n; ++i) validate_token_ids(config_.text, token_ids[i], i);
         std::lock_guard<std::mutex> lock(mutex_);
 
         // Longest first, so that each batch pads to a length close to its members'.
@@ -98,7 +99,7 @@ public:
             for (int i = 0; i < count; ++i) {
                 const auto& ids = token_ids[order[first + i]];
                 lengths[i] = static_cast<int>(ids.size());
-                positions[i] = i * seq + pooled_position(ids);
+                positions[i] = i * seq + pooled_position(config_.text, ids);
             }
             const EncoderShape shape{tc.hidden_size, tc.intermediate_size, tc.num_attention_heads,
                                      tc.hidden_act, tc.layer_norm_eps};
@@ -127,32 +128,6 @@ private:
             if (!backend_->reads_weights_in_place()) weights_.release_qkv_copy(w);
         }
         return result;
-    }
-
-    void validate_tokens(const std::vector<int32_t>& ids, int index) const {
-        const TextConfig& tc = config_.text;
-        const std::string where = "encode_texts: sequence " + std::to_string(index);
-        if (ids.empty()) throw Error(where + " is empty");
-        if (ids.size() > size_t(tc.max_position_embeddings)) {
-            throw Error(where + " has " + std::to_string(ids.size()) + " tokens, more than " +
-                        "max_position_embeddings " + std::to_string(tc.max_position_embeddings));
-        }
-        for (int32_t id : ids) {
-            if (id < 0 || id >= tc.vocab_size) {
-                throw Error(where + ": token id " + std::to_string(id) + " outside the vocabulary of " +
-                            std::to_string(tc.vocab_size));
-            }
-        }
-    }
-
-    // The token whose final state is the text embedding, as transformers picks it: the first
-    // eos_token_id, or for legacy configs (eos_token_id == 2) the highest id, i.e. <|endoftext|>.
-    int pooled_position(const std::vector<int32_t>& ids) const {
-        if (config_.text.eos_token_id == 2) {
-            return static_cast<int>(std::max_element(ids.begin(), ids.end()) - ids.begin());
-        }
-        auto eos = std::find(ids.begin(), ids.end(), config_.text.eos_token_id);
-        return eos == ids.end() ? 0 : static_cast<int>(eos - ids.begin());
     }
 
     // hidden_ = [class, patches] + position embeddings, for `count` images.
