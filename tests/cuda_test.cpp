@@ -165,40 +165,10 @@ TEST(CudaHost, CliDeviceOption) {
 #define ZEROCLIP_REQUIRE_GPU() \
     if (!cuda_device_available()) GTEST_SKIP() << "no CUDA GPU: " << probe_cuda().error
 
-struct Agreement {
-    double min_cosine = 1.0;
-    double max_rel_error = 0.0;  // max |a - b| / max |b|, per row
-};
+using test::Agreement;
 
 Agreement compare(const Matrix& actual, const Matrix& expected) {
-    Agreement result;
-    EXPECT_EQ(actual.rows, expected.rows);
-    EXPECT_EQ(actual.cols, expected.cols);
-    for (int r = 0; r < std::min(actual.rows, expected.rows); ++r) {
-        double dot = 0, na = 0, nb = 0, max_err = 0, max_expected = 0;
-        for (int c = 0; c < std::min(actual.cols, expected.cols); ++c) {
-            const double a = actual.row(r)[c], b = expected.row(r)[c];
-            dot += a * b;
-            na += a * a;
-            nb += b * b;
-            max_err = std::max(max_err, std::fabs(a - b));
-            max_expected = std::max(max_expected, std::fabs(b));
-        }
-        result.min_cosine = std::min(result.min_cosine, dot / std::sqrt(na * nb));
-        result.max_rel_error = std::max(result.max_rel_error, max_err / max_expected);
-    }
-    return result;
-}
-
-Matrix to_matrix(const nlohmann::json& rows) {
-    Matrix m;
-    m.rows = static_cast<int>(rows.size());
-    for (const auto& row : rows) {
-        const auto values = row.get<std::vector<float>>();
-        m.cols = static_cast<int>(values.size());
-        m.data.insert(m.data.end(), values.begin(), values.end());
-    }
-    return m;
+    return test::compare_rows(actual, test::rows_of(expected));
 }
 
 nlohmann::json read_json(const fs::path& path) {
@@ -225,7 +195,7 @@ TEST_P(CudaConformance, Fp32MatchesTransformers) {
 
     const auto ids = golden["input_ids"].get<std::vector<std::vector<int32_t>>>();
     const Matrix text_embeds = model->encode_texts(ids);
-    const Agreement text = compare(text_embeds, to_matrix(golden["text_embeds"]));
+    const Agreement text = test::compare_rows(text_embeds, test::rows_of(golden["text_embeds"]));
     EXPECT_GE(text.min_cosine, 0.99999);
     EXPECT_LE(text.max_rel_error, 1e-4);
     for (size_t i = 0; i < ids.size(); ++i) {  // padding must not change results
@@ -245,7 +215,7 @@ TEST_P(CudaConformance, Fp32MatchesTransformers) {
         to_pixel_values(crop, preprocess, pixels.data() + i * image_floats);
     }
     const Matrix image_embeds = model->encode_images(pixels.data(), static_cast<int>(images.size()));
-    const Agreement image = compare(image_embeds, to_matrix(golden["image_embeds"]));
+    const Agreement image = test::compare_rows(image_embeds, test::rows_of(golden["image_embeds"]));
     EXPECT_GE(image.min_cosine, 0.99999);
     EXPECT_LE(image.max_rel_error, 1e-4);
 

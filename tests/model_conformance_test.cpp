@@ -19,32 +19,9 @@ nlohmann::json read_json(const std::filesystem::path& path) {
     return nlohmann::json::parse(in);
 }
 
-// Cosine and max |a - b| / max |b| of each row of `actual` against `expected`; worst values.
-struct Agreement {
-    double min_cosine = 1.0;
-    double max_rel_error = 0.0;
-};
-
-Agreement compare_rows(const Matrix& actual, const nlohmann::json& expected) {
-    Agreement result;
-    EXPECT_EQ(actual.rows, static_cast<int>(expected.size()));
-    for (int r = 0; r < actual.rows && r < static_cast<int>(expected.size()); ++r) {
-        const std::vector<double> golden = expected[r].get<std::vector<double>>();
-        EXPECT_EQ(actual.cols, static_cast<int>(golden.size()));
-        double dot = 0, na = 0, nb = 0, max_err = 0, max_golden = 0;
-        for (int c = 0; c < actual.cols; ++c) {
-            const double a = actual.row(r)[c], b = golden[c];
-            dot += a * b;
-            na += a * a;
-            nb += b * b;
-            max_err = std::max(max_err, std::fabs(a - b));
-            max_golden = std::max(max_golden, std::fabs(b));
-        }
-        result.min_cosine = std::min(result.min_cosine, dot / std::sqrt(na * nb));
-        result.max_rel_error = std::max(result.max_rel_error, max_err / max_golden);
-    }
-    return result;
-}
+using test::Agreement;
+using test::compare_rows;
+using test::rows_of;
 
 class Conformance : public ::testing::TestWithParam<std::string> {};
 
@@ -54,7 +31,7 @@ TEST_P(Conformance, TextEmbeddingsMatchTransformers) {
     auto model = ClipModel::load(shared / "conformance" / "models" / GetParam());
 
     const auto ids = golden["input_ids"].get<std::vector<std::vector<int32_t>>>();
-    const Agreement text = compare_rows(model->encode_texts(ids), golden["text_embeds"]);
+    const Agreement text = compare_rows(model->encode_texts(ids), rows_of(golden["text_embeds"]));
     EXPECT_GE(text.min_cosine, 0.99999);
     EXPECT_LE(text.max_rel_error, 1e-4);
     EXPECT_FLOAT_EQ(model->logit_scale(), golden["logit_scale"].get<float>());
@@ -89,7 +66,7 @@ TEST_P(Conformance, ImageEmbeddingsAndLogitsMatchTransformers) {
         to_pixel_values(crop, preprocess, pixels.data() + i * image_floats);
     }
     const Matrix image_embeds = model->encode_images(pixels.data(), static_cast<int>(images.size()));
-    const Agreement image = compare_rows(image_embeds, golden["image_embeds"]);
+    const Agreement image = compare_rows(image_embeds, rows_of(golden["image_embeds"]));
     EXPECT_GE(image.min_cosine, 0.99999);
     EXPECT_LE(image.max_rel_error, 1e-4);
 

@@ -25,22 +25,9 @@ nlohmann::json read_expected(const std::string& name) {
 // Same tolerances as the transformers conformance tests: cosine >= 0.99999 and
 // max |actual - expected| <= 1e-4 * max |expected|, row by row.
 void expect_rows_match(const Matrix& actual, const nlohmann::json& expected, const std::string& what) {
-    ASSERT_EQ(actual.rows, static_cast<int>(expected.size())) << what;
-    for (int r = 0; r < actual.rows; ++r) {
-        const auto golden = expected[r].get<std::vector<double>>();
-        ASSERT_EQ(actual.cols, static_cast<int>(golden.size())) << what;
-        double dot = 0, na = 0, nb = 0, max_err = 0, max_golden = 0;
-        for (int c = 0; c < actual.cols; ++c) {
-            const double a = actual.row(r)[c], b = golden[c];
-            dot += a * b;
-            na += a * a;
-            nb += b * b;
-            max_err = std::max(max_err, std::fabs(a - b));
-            max_golden = std::max(max_golden, std::fabs(b));
-        }
-        EXPECT_GE(dot / std::sqrt(na * nb), 0.99999) << what << " row " << r;
-        EXPECT_LE(max_err, 1e-4 * max_golden) << what << " row " << r;
-    }
+    const test::Agreement agreement = test::compare_rows(actual, test::rows_of(expected));
+    EXPECT_GE(agreement.min_cosine, 0.99999) << what;
+    EXPECT_LE(agreement.max_rel_error, 1e-4) << what;
 }
 
 class FixtureModel : public ::testing::TestWithParam<std::string> {};

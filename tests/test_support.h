@@ -5,7 +5,9 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,10 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "zeroclip/model.h"
 
 namespace zeroclip::test {
 
@@ -74,6 +80,43 @@ inline CliResult run_cli(const std::vector<std::string>& args, const std::filesy
     const int raw = ::pclose(pipe);
     result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
     result.err = read_file(stderr_file);
+    return result;
+}
+
+using Rows = std::vector<std::vector<double>>;
+
+inline Rows rows_of(const nlohmann::json& rows) { return rows.get<Rows>(); }
+
+inline Rows rows_of(const Matrix& m) {
+    Rows rows(m.rows);
+    for (int r = 0; r < m.rows; ++r) rows[r].assign(m.row(r), m.row(r) + m.cols);
+    return rows;
+}
+
+// How closely embeddings agree with a reference: the worst row's cosine similarity and
+// max |actual - expected| / max |expected|. Checks (non-fatally) that the shapes match.
+struct Agreement {
+    double min_cosine = 1.0;
+    double max_rel_error = 0.0;
+};
+
+inline Agreement compare_rows(const Matrix& actual, const Rows& expected) {
+    Agreement result;
+    EXPECT_EQ(actual.rows, static_cast<int>(expected.size()));
+    for (int r = 0; r < actual.rows && r < static_cast<int>(expected.size()); ++r) {
+        EXPECT_EQ(actual.cols, static_cast<int>(expected[r].size()));
+        double dot = 0, na = 0, nb = 0, max_err = 0, max_expected = 0;
+        for (int c = 0; c < actual.cols && c < static_cast<int>(expected[r].size()); ++c) {
+            const double a = actual.row(r)[c], b = expected[r][c];
+            dot += a * b;
+            na += a * a;
+            nb += b * b;
+            max_err = std::max(max_err, std::fabs(a - b));
+            max_expected = std::max(max_expected, std::fabs(b));
+        }
+        result.min_cosine = std::min(result.min_cosine, dot / std::sqrt(na * nb));
+        result.max_rel_error = std::max(result.max_rel_error, max_err / max_expected);
+    }
     return result;
 }
 
