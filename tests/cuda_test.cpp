@@ -219,19 +219,8 @@ TEST_P(CudaConformance, Fp32MatchesTransformers) {
     EXPECT_GE(image.min_cosine, 0.99999);
     EXPECT_LE(image.max_rel_error, 1e-4);
 
-    double max_logit_error = 0;
-    for (int i = 0; i < image_embeds.rows; ++i) {
-        for (int t = 0; t < text_embeds.rows; ++t) {
-            double dot = 0, ni = 0, nt = 0;
-            for (int c = 0; c < image_embeds.cols; ++c) {
-                dot += double(image_embeds.row(i)[c]) * text_embeds.row(t)[c];
-                ni += double(image_embeds.row(i)[c]) * image_embeds.row(i)[c];
-                nt += double(text_embeds.row(t)[c]) * text_embeds.row(t)[c];
-            }
-            const double logit = model->logit_scale() * dot / std::sqrt(ni * nt);
-            max_logit_error = std::max(max_logit_error, std::fabs(logit - golden["logits_per_image"][i][t].get<double>()));
-        }
-    }
+    const double max_logit_error = test::max_logit_error(image_embeds, text_embeds, model->logit_scale(),
+                                                         test::rows_of(golden["logits_per_image"]));
     EXPECT_LE(max_logit_error, 1e-3);
     std::printf("[ %s on %s ] text: cos %.9f rel %.3g; image: cos %.9f rel %.3g; logits %.3g\n", GetParam().c_str(),
                 model->kernel_info().c_str(), text.min_cosine, text.max_rel_error, image.min_cosine,

@@ -72,20 +72,8 @@ TEST_P(Conformance, ImageEmbeddingsAndLogitsMatchTransformers) {
 
     // logits_per_image = logit_scale * cos(image, text)
     const Matrix text_embeds = model->encode_texts(golden["input_ids"].get<std::vector<std::vector<int32_t>>>());
-    double max_logit_error = 0;
-    for (int i = 0; i < image_embeds.rows; ++i) {
-        for (int t = 0; t < text_embeds.rows; ++t) {
-            double dot = 0, ni = 0, nt = 0;
-            for (int c = 0; c < image_embeds.cols; ++c) {
-                dot += double(image_embeds.row(i)[c]) * text_embeds.row(t)[c];
-                ni += double(image_embeds.row(i)[c]) * image_embeds.row(i)[c];
-                nt += double(text_embeds.row(t)[c]) * text_embeds.row(t)[c];
-            }
-            const double logit = model->logit_scale() * dot / std::sqrt(ni * nt);
-            max_logit_error = std::max(max_logit_error,
-                                       std::fabs(logit - golden["logits_per_image"][i][t].get<double>()));
-        }
-    }
+    const double max_logit_error = test::max_logit_error(image_embeds, text_embeds, model->logit_scale(),
+                                                         test::rows_of(golden["logits_per_image"]));
     EXPECT_LE(max_logit_error, 1e-3);
     std::printf("[ %s ] image: min cosine %.9f, max rel error %.3g; logits max abs error %.3g\n",
                 GetParam().c_str(), image.min_cosine, image.max_rel_error, max_logit_error);

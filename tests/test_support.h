@@ -120,6 +120,25 @@ inline Agreement compare_rows(const Matrix& actual, const Rows& expected) {
     return result;
 }
 
+// Largest |logit_scale * cos(image_i, text_t) - expected[i][t]| over all pairs, as
+// transformers' logits_per_image would be compared.
+inline double max_logit_error(const Matrix& images, const Matrix& texts, float logit_scale,
+                              const Rows& expected) {
+    double worst = 0;
+    for (int i = 0; i < images.rows; ++i) {
+        for (int t = 0; t < texts.rows; ++t) {
+            double dot = 0, ni = 0, nt = 0;
+            for (int c = 0; c < images.cols; ++c) {
+                dot += double(images.row(i)[c]) * texts.row(t)[c];
+                ni += double(images.row(i)[c]) * images.row(i)[c];
+                nt += double(texts.row(t)[c]) * texts.row(t)[c];
+            }
+            worst = std::max(worst, std::fabs(logit_scale * dot / std::sqrt(ni * nt) - expected[i][t]));
+        }
+    }
+    return worst;
+}
+
 }  // namespace zeroclip::test
 
 // Skips the current test, with a message, when ../shared is absent.
