@@ -331,13 +331,14 @@ private:
         tower.heads = heads;
         tower.activation = activation;
         tower.eps = eps;
+        std::vector<float> qkv_weight;
         for (const EncoderLayerWeights& l : layers) {
             DeviceLayer& d = tower.layers.emplace_back();
             d.layer_norm1 = upload_layer_norm(l.layer_norm1, hidden);
             d.layer_norm2 = upload_layer_norm(l.layer_norm2, hidden);
             // Outputs that feed the next matmul stay in the compute type; those added to the
             // float32 residual stream are float32 (and so are their biases).
-            d.qkv = upload_linear(l.qkv, type_, type_);
+            d.qkv = upload_linear(stacked_qkv(l, qkv_weight), type_, type_);
             d.out_proj = upload_linear(l.out_proj, type_, ActType::F32);
             d.fc1 = upload_linear(l.fc1, type_, type_);
             d.fc2 = upload_linear(l.fc2, type_, ActType::F32);

@@ -1,5 +1,6 @@
 // ClipModel: CLIP's vision and text towers (transformers' CLIPModel) over a compute Backend.
 #include <algorithm>
+#include <deque>
 #include <cmath>
 #include <mutex>
 #include <numeric>
@@ -23,6 +24,14 @@ struct EncoderLayer {
     std::unique_ptr<LinearWeights> qkv, out_proj, fc1, fc2;
 };
 
+// One tower's linear layers in the backend's form. Packed on the tower's first use: a run that
+// embeds only images never spends time or memory on the text tower, and vice versa.
+struct PreparedTower {
+    std::vector<EncoderLayer> layers;
+    std::unique_ptr<LinearWeights> projection, patch_embedding;
+    bool ready = false;
+};
+
 // The shape of one tower's transformer encoder.
 struct EncoderShape {
     int hidden;
@@ -35,13 +44,7 @@ struct EncoderShape {
 class OnednnClipModel final : public ClipModel {
 public:
     OnednnClipModel(ClipConfig config, ClipWeights weights, std::unique_ptr<Backend> backend)
-        : config_(std::move(config)), weights_(std::move(weights)), backend_(std::move(backend)) {
-        text_layers_ = prepare_layers(weights_.text.layers);
-        vision_layers_ = prepare_layers(weights_.vision.layers);
-        text_projection_ = prepare(weights_.text.projection);
-        visual_projection_ = prepare(weights_.vision.projection);
-        patch_embedding_ = prepare(weights_.vision.patch_embedding);
-    }
+        : config_(std::move(config)), weights_(std::move(weights)), backend_(std::move(backend)) {}
 
     const ClipConfig& config() const override { return config_; }
 
@@ -52,6 +55,7 @@ public:
     Matrix encode_images(const float* pixel_values, int n) override {
         if (n < 0 || (n > 0 && !pixel_values)) throw Error("encode_images: invalid image batch");
         std::lock_guard<std::mutex> lock(mutex_);
+        const PreparedTower& tower = vision_tower();
         const VisionConfig& vc = config_.vision;
         const int grid = vc.image_size / vc.patch_size;
         const int seq = grid * grid + 1;
@@ -61,17 +65,17 @@ public:
         Matrix result{n, config_.projection_dim, std::vector<float>(size_t(n) * config_.projection_dim)};
         for (int first = 0; first < n; first += per_batch) {
             const int count = std::min(per_batch, n - first);
-            embed_images(pixel_values + first * image_floats, count);
+            embed_images(pixel_values + first * image_floats, count, *tower.patch_embedding);
             const EncoderShape shape{vc.hidden_size, vc.intermediate_size, vc.num_attention_heads,
                                      vc.hidden_act, vc.layer_norm_eps};
             const VisionTowerWeights& w = weights_.vision;
             backend_->layer_norm(hidden_.data(), count * seq, vc.hidden_size, w.pre_layernorm.weight,
                                  w.pre_layernorm.bias, vc.layer_norm_eps, hidden_.data());
-            run_encoder(vision_layers_, shape, count, seq, nullptr, false);
             // Pooled output: the class token (position 0) of each image.
-            std::vector<int> positions(count);
-            for (int i = 0; i < count; ++i) positions[i] = i * seq;
-            project(positions, vc.hidden_size, w.post_layernorm, vc.layer_norm_eps, *visual_projection_,
+            std::vector<int> pooled(count);
+            for (int i = 0; i < count; ++i) pooled[i] = i * seq;
+            run_encoder(tower.layers, shape, count, seq, nullptr, false, pooled);
+            project(count, vc.hidden_size, w.post_layernorm, vc.layer_norm_eps, *tower.projection,
                     result.row(first));
         }
         return result;
@@ -82,6 +86,7 @@ public:
         const int n = static_cast<int>(token_ids.size());
         for (int i = 0; i < n; ++i) validate_token_ids(config_.text, token_ids[i], i);
         std::lock_guard<std::mutex> lock(mutex_);
+        const PreparedTower& tower = text_tower();
 
         // Longest first, so that each batch pads to a length close to its members'.
         std::vector<int> order(n);
@@ -94,19 +99,19 @@ public:
         for (int first = 0; first < n;) {
             const int seq = static_cast<int>(token_ids[order[first]].size());
             const int count = static_cast<int>(std::min<int64_t>(std::max<int64_t>(1, kTokensPerBatch / seq), n - first));
-            std::vector<int> lengths(count), positions(count);
+            std::vector<int> lengths(count), pooled(count);
             embed_texts(token_ids, order.data() + first, count, seq);
             for (int i = 0; i < count; ++i) {
                 const auto& ids = token_ids[order[first + i]];
                 lengths[i] = static_cast<int>(ids.size());
-                positions[i] = i * seq + pooled_position(config_.text, ids);
+                pooled[i] = i * seq + pooled_position(config_.text, ids);
             }
             const EncoderShape shape{tc.hidden_size, tc.intermediate_size, tc.num_attention_heads,
                                      tc.hidden_act, tc.layer_norm_eps};
-            run_encoder(text_layers_, shape, count, seq, lengths.data(), true);
+            run_encoder(tower.layers, shape, count, seq, lengths.data(), true, pooled);
             projected.resize(size_t(count) * config_.projection_dim);
-            project(positions, tc.hidden_size, weights_.text.final_layer_norm, tc.layer_norm_eps,
-                    *text_projection_, projected.data());
+            project(count, tc.hidden_size, weights_.text.final_layer_norm, tc.layer_norm_eps, *tower.projection,
+                    projected.data());
             for (int i = 0; i < count; ++i) {
                 std::copy_n(projected.data() + size_t(i) * config_.projection_dim, config_.projection_dim,
                             result.row(order[first + i]));
@@ -121,17 +126,44 @@ private:
         return backend_->prepare_linear(t.weight, t.bias, t.out_features, t.in_features);
     }
 
-    std::vector<EncoderLayer> prepare_layers(std::vector<EncoderLayerWeights>& layers) {
+    const PreparedTower& text_tower() {
+        if (!text_.ready) {
+            text_.layers = prepare_layers(weights_.text.layers);
+            text_.projection = prepare(weights_.text.projection);
+            text_.ready = true;
+        }
+        return text_;
+    }
+
+    const PreparedTower& vision_tower() {
+        if (!vision_.ready) {
+            vision_.layers = prepare_layers(weights_.vision.layers);
+            vision_.projection = prepare(weights_.vision.projection);
+            vision_.patch_embedding = prepare(weights_.vision.patch_embedding);
+            vision_.ready = true;
+        }
+        return vision_;
+    }
+
+    std::vector<EncoderLayer> prepare_layers(const std::vector<EncoderLayerWeights>& layers) {
         std::vector<EncoderLayer> result;
-        for (EncoderLayerWeights& w : layers) {
-            result.push_back({&w, prepare(w.qkv), prepare(w.out_proj), prepare(w.fc1), prepare(w.fc2)});
-            if (!backend_->reads_weights_in_place()) weights_.release_qkv_copy(w);
+        std::vector<float> packed_then_dropped;
+        for (const EncoderLayerWeights& w : layers) {
+            EncoderLayer& layer = result.emplace_back();
+            layer.weights = &w;
+            // The stacked copy is dropped once packed, unless the backend reads it at every call.
+            std::vector<float>& qkv_weight =
+                backend_->reads_weights_in_place() ? qkv_weights_.emplace_back() : packed_then_dropped;
+            layer.qkv = prepare(stacked_qkv(w, qkv_weight));
+            layer.out_proj = prepare(w.out_proj);
+            layer.fc1 = prepare(w.fc1);
+            layer.fc2 = prepare(w.fc2);
         }
         return result;
     }
 
     // hidden_ = [class, patches] + position embeddings, for `count` images.
-    void embed_images(const float* pixels, int count) {
+    void embed_images(const float* pixels, int count, const LinearWeights& patch_embedding) {
         const VisionConfig& vc = config_.vision;
         const VisionTowerWeights& w = weights_.vision;
         const int patch = vc.patch_size, grid = vc.image_size / patch, size = vc.image_size;
@@ -155,7 +187,7 @@ private:
             }
         }
         patch_out_.resize(size_t(count) * patches * hidden);
-        backend_->linear(scratch_.data(), count * patches, *patch_embedding_, patch_out_.data());
+        backend_->linear(scratch_.data(), count * patches, patch_embedding, patch_out_.data());
 
         hidden_.resize(size_t(count) * seq * hidden);
         for (int b = 0; b < count; ++b) {
@@ -186,49 +218,63 @@ private:
         }
     }
 
-    // Pre-LN transformer layers over hidden_ ([batch * seq, hidden]), in place.
+    // Pre-LN transformer layers over hidden_ ([batch * seq, hidden]). Only the rows listed in
+    // `pooled` (ascending) are read afterwards, so the last layer runs its out-projection and MLP
+    // on those rows alone (three quarters of its matmul work would otherwise go to rows nobody
+    // reads); on return, hidden_'s first pooled.size() rows hold them, in order. Configs have at
+    // least one layer.
     void run_encoder(const std::vector<EncoderLayer>& layers, const EncoderShape& s, int batch, int seq,
-                     const int* lengths, bool causal) {
+                     const int* lengths, bool causal, const std::vector<int>& pooled) {
         const int rows = batch * seq;
         normed_.resize(size_t(rows) * s.hidden);
         qkv_.resize(size_t(rows) * 3 * s.hidden);
         attended_.resize(size_t(rows) * s.hidden);
         mlp_.resize(size_t(rows) * s.intermediate);
         const PostOp activation = post_op_for(s.activation);
-        for (const EncoderLayer& layer : layers) {
+        for (size_t l = 0; l < layers.size(); ++l) {
+            const EncoderLayer& layer = layers[l];
             const EncoderLayerWeights& w = *layer.weights;
             backend_->layer_norm(hidden_.data(), rows, s.hidden, w.layer_norm1.weight, w.layer_norm1.bias,
                                  s.eps, normed_.data());
             backend_->linear(normed_.data(), rows, *layer.qkv, qkv_.data());
             backend_->attention(qkv_.data(), batch, seq, s.heads, s.hidden / s.heads, lengths, causal,
                                 attended_.data());
-            backend_->linear(attended_.data(), rows, *layer.out_proj, hidden_.data(), PostOp::None, true);
-            backend_->layer_norm(hidden_.data(), rows, s.hidden, w.layer_norm2.weight, w.layer_norm2.bias,
+            int out_rows = rows;
+            if (l + 1 == layers.size()) {
+                out_rows = static_cast<int>(pooled.size());
+                gather_rows(hidden_, pooled, s.hidden);
+                gather_rows(attended_, pooled, s.hidden);
+            }
+            backend_->linear(attended_.data(), out_rows, *layer.out_proj, hidden_.data(), PostOp::None, true);
+            backend_->layer_norm(hidden_.data(), out_rows, s.hidden, w.layer_norm2.weight, w.layer_norm2.bias,
                                  s.eps, normed_.data());
-            backend_->linear(normed_.data(), rows, *layer.fc1, mlp_.data(), activation);
-            backend_->linear(mlp_.data(), rows, *layer.fc2, hidden_.data(), PostOp::None, true);
+            backend_->linear(normed_.data(), out_rows, *layer.fc1, mlp_.data(), activation);
+            backend_->linear(mlp_.data(), out_rows, *layer.fc2, hidden_.data(), PostOp::None, true);
         }
     }
 
-    // out[i] = projection(layer_norm(hidden_[positions[i]])): the pooled, projected features.
-    void project(const std::vector<int>& positions, int hidden, const LayerNormWeights& norm, float eps,
-                 const LinearWeights& projection, float* out) {
-        const int count = static_cast<int>(positions.size());
-        pooled_.resize(size_t(count) * hidden);
-        for (int i = 0; i < count; ++i) {
-            std::copy_n(hidden_.data() + size_t(positions[i]) * hidden, hidden, pooled_.data() + size_t(i) * hidden);
+    // Moves rows[i] of a [*, width] matrix to row i, in place (rows ascending, so rows[i] >= i).
+    static void gather_rows(std::vector<float>& matrix, const std::vector<int>& rows, int width) {
+        for (size_t i = 0; i < rows.size(); ++i) {
+            if (size_t(rows[i]) == i) continue;
+            std::copy_n(matrix.data() + size_t(rows[i]) * width, width, matrix.data() + i * width);
         }
-        backend_->layer_norm(pooled_.data(), count, hidden, norm.weight, norm.bias, eps, pooled_.data());
+    }
+
+    // out[i] = projection(layer_norm(hidden_[i])) for the first `count` rows (the pooled tokens).
+    void project(int count, int hidden, const LayerNormWeights& norm, float eps, const LinearWeights& projection,
+                 float* out) {
+        pooled_.resize(size_t(count) * hidden);
+        backend_->layer_norm(hidden_.data(), count, hidden, norm.weight, norm.bias, eps, pooled_.data());
         backend_->linear(pooled_.data(), count, projection, out);
     }
 
     ClipConfig config_;
     ClipWeights weights_;
     std::unique_ptr<Backend> backend_;
-    std::vector<EncoderLayer> text_layers_, vision_layers_;
-    std::unique_ptr<LinearWeights> text_projection_, visual_projection_, patch_embedding_;
-
-    std::mutex mutex_;  // encode calls share the activation buffers below
+    std::mutex mutex_;  // encode calls share the towers' preparation and the buffers below
+    PreparedTower text_, vision_;
+    std::deque<std::vector<float>> qkv_weights_;  // stacked q|k|v, for a backend that reads in place
     std::vector<float> hidden_, normed_, qkv_, attended_, mlp_, pooled_, scratch_, patch_out_;
 };
 

@@ -34,22 +34,11 @@ std::vector<EncoderLayerWeights> ClipWeights::get_layers(const std::string& pref
         EncoderLayerWeights& layer = result[i];
         layer.layer_norm1 = get_layer_norm(p + ".layer_norm1", hidden);
 
-        // One [3 * hidden, hidden] matmul instead of three: stack q, k and v once, at load
-        // (after validating them, so that a bad file cannot make us allocate).
-        const LinearTensor q = get_linear(p + ".self_attn.q_proj", hidden, hidden, true);
-        const LinearTensor k = get_linear(p + ".self_attn.k_proj", hidden, hidden, true);
-        const LinearTensor v = get_linear(p + ".self_attn.v_proj", hidden, hidden, true);
-        std::vector<float>& weight = stacked_weights_.emplace_back();
-        std::vector<float>& bias = stacked_biases_.emplace_back();
-        for (const LinearTensor* proj : {&q, &k, &v}) {
-            weight.insert(weight.end(), proj->weight, proj->weight + size_t(hidden) * hidden);
-            bias.insert(bias.end(), proj->bias, proj->bias + hidden);
-        }
-        for (const LinearTensor* proj : {&q, &k, &v})  // mapped float32 pages not read again
-            release_pages(proj->weight, size_t(hidden) * hidden * sizeof(float));
-        tensors_.erase(tensors_.end() - 6, tensors_.end());  // replaced by the copies
-        layer.qkv = {weight.data(), bias.data(), 3 * hidden, hidden};
-
+        layer.q_proj = get_linear(p + ".self_attn.q_proj", hidden, hidden, true);
+        layer.k_proj = get_linear(p + ".self_attn.k_proj", hidden, hidden, true);
+        layer.v_proj = get_linear(p + ".self_attn.v_proj", hidden, hidden, true);
+        for (const LinearTensor* proj : {&layer.q_proj, &layer.k_proj, &layer.v_proj})
+            layer.qkv_bias.insert(layer.qkv_bias.end(), proj->bias, proj->bias + hidden);
         layer.out_proj = get_linear(p + ".self_attn.out_proj", hidden, hidden, true);
         layer.layer_norm2 = get_layer_norm(p + ".layer_norm2", hidden);
         layer.fc1 = get_linear(p + ".mlp.fc1", intermediate, hidden, true);
@@ -58,13 +47,16 @@ std::vector<EncoderLayerWeights> ClipWeights::get_layers(const std::string& pref
     return result;
 }
 
-void ClipWeights::release_qkv_copy(EncoderLayerWeights& layer) {
-    for (std::vector<float>& copy : stacked_weights_) {
-        if (copy.data() != layer.qkv.weight) continue;
-        std::vector<float>().swap(copy);
-        layer.qkv.weight = nullptr;
-        return;
+LinearTensor stacked_qkv(const EncoderLayerWeights& layer, std::vector<float>& storage) {
+    const int hidden = layer.q_proj.in_features;
+    const size_t size = size_t(hidden) * hidden;
+    storage.resize(3 * size);
+    float* out = storage.data();
+    for (const LinearTensor* proj : {&layer.q_proj, &layer.k_proj, &layer.v_proj}) {
+        out = std::copy_n(proj->weight, size, out);
+        release_pages(proj->weight, size * sizeof(float));  // mapped pages not read again
     }
+    return {storage.data(), layer.qkv_bias.data(), 3 * hidden, hidden};
 }
 
 ClipWeights ClipWeights::load(const std::filesystem::path& model_dir, const ClipConfig& config) {

@@ -25,7 +25,8 @@ struct LinearTensor {
 
 struct EncoderLayerWeights {
     LayerNormWeights layer_norm1;
-    LinearTensor qkv;  // q_proj | k_proj | v_proj stacked into one [3 * hidden, hidden] layer
+    LinearTensor q_proj, k_proj, v_proj;  // as stored; see stacked_qkv
+    std::vector<float> qkv_bias;          // q | k | v biases stacked, for the fused layer
     LinearTensor out_proj;
     LayerNormWeights layer_norm2;
     LinearTensor fc1;
@@ -63,10 +64,6 @@ public:
     VisionTowerWeights vision;
     float logit_scale = 0.0f;  // the stored (log) value
 
-    // Frees a layer's stacked q|k|v weight copy (the bias stays) once a backend has packed its
-    // own, so that loading never holds every copy and every packed weight at once.
-    void release_qkv_copy(EncoderLayerWeights& layer);
-
 private:
     explicit ClipWeights(TensorStore store) : store_(std::move(store)) {}
     const float* get(const std::string& name, const std::vector<int64_t>& shape);
@@ -77,8 +74,12 @@ private:
 
     TensorStore store_;  // keeps zero-copy tensors mapped
     std::deque<FloatTensor> tensors_;  // stable addresses: the structs point into them
-    std::deque<std::vector<float>> stacked_weights_;  // the q|k|v concatenations
-    std::deque<std::vector<float>> stacked_biases_;
 };
+
+// A layer's q_proj | k_proj | v_proj as one [3 * hidden, hidden] linear layer: one matmul instead
+// of three. The stacked weight is a temporary copy written to `storage`, made when a backend
+// packs or uploads the layer (so that loading never holds every copy at once); the bias is the
+// layer's own qkv_bias.
+LinearTensor stacked_qkv(const EncoderLayerWeights& layer, std::vector<float>& storage);
 
 }  // namespace zeroclip
