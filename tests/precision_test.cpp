@@ -108,5 +108,31 @@ TEST(Precision, BenchPrintsOneJsonObject) {
     std::filesystem::remove(err);
 }
 
+TEST(Precision, BenchCountsTheModelsFlopsAndMeasuresThePeak) {
+    const auto err = std::filesystem::temp_directory_path() / ("zeroclip_bench_peak_" + std::to_string(::getpid()));
+    const std::string model = (test::fixtures_dir() / "models" / "clip-f32-quickgelu").string();
+    const auto r = test::run_cli({"bench", "-m", model, "--batch-size", "2", "--images", "4", "--threads", "1",
+                                  "--json", "--peak"},
+                                 err);
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto result = nlohmann::json::parse(r.out);
+    // The fixture's vision tower, by hand: 32x32 images in 8x8 patches = 16 patches + class = 17
+    // tokens, hidden 24, MLP 40, 2 layers, projection 16.
+    //   patch embedding 2 * 16 * (3 * 8 * 8) * 24                 = 147456
+    //   per layer: linears 2 * 17 * (4 * 24^2 + 2 * 24 * 40)      = 143616
+    //              attention 2 * 2 * 17^2 * 24                    =  27744
+    //   projection 2 * 24 * 16                                    =    768
+    const double expected = 147456 + 2 * (143616 + 27744) + 768;
+    EXPECT_NEAR(result["gflop_per_item"].get<double>() * 1e9, expected, 1e-3);
+    EXPECT_NEAR(result["gflop_per_s"].get<double>(),
+                result["gflop_per_item"].get<double>() * result["images_per_s"].get<double>(), 1e-9);
+    EXPECT_TRUE(result["peak_instruction"].is_string());
+    if (__builtin_cpu_supports("avx512f")) {  // fp32's FMA chains run wherever AVX-512 does
+        EXPECT_GT(result["peak_gflop_per_s"].get<double>(), 1.0);
+        EXPECT_GT(result["fraction_of_peak"].get<double>(), 0.0);
+    }
+    std::filesystem::remove(err);
+}
+
 }  // namespace
 }  // namespace zeroclip

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend/cpu_peak.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "zeroclip/zeroclip.h"
@@ -26,6 +27,7 @@ struct BenchOptions {
     int items = 0;  // 0: four batches
     std::string tower = "image";
     bool json = false;
+    bool peak = false;
 };
 
 // Prompts shaped like zero-shot class prompts ("a photo of a {label}."): 7 to 20 tokens.
@@ -62,6 +64,28 @@ double peak_rss_mb() {
     return usage.ru_maxrss / 1024.0;
 }
 
+// Multiply-adds x 2 of one transformer encoder pass over `seq` tokens, as a plain implementation
+// (transformers, ONNX Runtime) computes it: the work the throughput is quoted against.
+double encoder_flops(int seq, int hidden, int intermediate, int layers) {
+    const double per_layer = 2.0 * seq * (4.0 * hidden * hidden + 2.0 * hidden * intermediate)  // linear
+                             + 4.0 * double(seq) * seq * hidden;                                 // attention
+    return layers * per_layer;
+}
+
+double image_gflop(const ClipConfig& c) {
+    const VisionConfig& v = c.vision;
+    const int patches = (v.image_size / v.patch_size) * (v.image_size / v.patch_size);
+    const double patch_embedding = 2.0 * patches * v.num_channels * v.patch_size * v.patch_size * v.hidden_size;
+    return (patch_embedding + encoder_flops(patches + 1, v.hidden_size, v.intermediate_size, v.num_hidden_layers) +
+            2.0 * v.hidden_size * c.projection_dim) / 1e9;
+}
+
+double text_gflop(const ClipConfig& c, int tokens) {
+    const TextConfig& t = c.text;
+    return (encoder_flops(tokens, t.hidden_size, t.intermediate_size, t.num_hidden_layers) +
+            2.0 * t.hidden_size * c.projection_dim) / 1e9;
+}
+
 double weights_mb(const std::filesystem::path& model_dir) {
     uintmax_t bytes = 0;
     for (const auto& entry : std::filesystem::directory_iterator(model_dir)) {
@@ -80,6 +104,7 @@ int run_bench(const BenchOptions& options) {
 
     std::vector<float> pixels;
     std::vector<std::vector<int32_t>> tokens;
+    double gflop_per_batch = 0;
     if (options.tower == "image") {
         const VisionConfig& vc = clip.config().vision;
         pixels.resize(size_t(batch) * vc.num_channels * vc.image_size * vc.image_size);
@@ -87,8 +112,12 @@ int run_bench(const BenchOptions& options) {
         std::normal_distribution<float> normal(0.0f, 1.0f);
         for (float& p : pixels) p = normal(rng);
         run_batch = [&] { clip.model().encode_images(pixels.data(), batch); };
+        gflop_per_batch = batch * image_gflop(clip.config());
     } else {
-        for (const std::string& prompt : synthetic_prompts(batch)) tokens.push_back(clip.tokenize(prompt));
+        for (const std::string& prompt : synthetic_prompts(batch)) {
+            tokens.push_back(clip.tokenize(prompt));
+            gflop_per_batch += text_gflop(clip.config(), static_cast<int>(tokens.back().size()));
+        }
         run_batch = [&] { clip.model().encode_texts(tokens); };
     }
 
@@ -111,6 +140,8 @@ int run_bench(const BenchOptions& options) {
         {"ms_per_batch", 1000.0 * seconds / batches},
         {"best_images_per_s", batch / best},
         {"best_ms_per_batch", 1000.0 * best},
+        {"gflop_per_item", gflop_per_batch / batch},
+        {"gflop_per_s", batches * gflop_per_batch / seconds},
         {"precision", options.run.precision},
         {"batch_size", batch},
         {"batches", batches},
@@ -120,6 +151,12 @@ int run_bench(const BenchOptions& options) {
         {"weights_mb", std::round(weights_mb(model_dir))},
         {"isa", clip.model().kernel_info()},
     };
+    if (options.peak) {
+        const CpuPeak peak = measure_cpu_peak(parse_precision(options.run.precision), threads);
+        result["peak_instruction"] = peak.instruction;
+        result["peak_gflop_per_s"] = peak.gflop_per_s;
+        result["fraction_of_peak"] = peak.gflop_per_s > 0 ? result["gflop_per_s"].get<double>() / peak.gflop_per_s : 0.0;
+    }
     if (options.json) {
         std::cout << result.dump() << "\n";
     } else {
@@ -127,9 +164,15 @@ int run_bench(const BenchOptions& options) {
                   << threads << " threads (" << result["isa"].get<std::string>() << "):\n"
                   << "  " << result["images_per_s"].get<double>() << (options.tower == "image" ? " images/s" : " texts/s")
                   << ", " << result["ms_per_batch"].get<double>() << " ms per batch (best "
-                  << result["best_ms_per_batch"].get<double>() << "), peak RSS "
+                  << result["best_ms_per_batch"].get<double>() << "), "
+                  << result["gflop_per_s"].get<double>() << " GFLOP/s, peak RSS "
                   << result["peak_rss_mb"].get<double>() << " MiB (weights " << result["weights_mb"].get<double>()
                   << " MiB)\n";
+        if (options.peak) {
+            std::cout << "  CPU peak (" << result["peak_instruction"].get<std::string>() << ", " << threads
+                      << " threads): " << result["peak_gflop_per_s"].get<double>() << " GFLOP/s; this run reached "
+                      << 100.0 * result["fraction_of_peak"].get<double>() << "%\n";
+        }
     }
     return 0;
 }
@@ -144,6 +187,8 @@ void add_bench_command(CLI::App& app, Action& run) {
         ->check(CLI::Range(1, 1000000));
     cmd->add_option("--tower", options->tower, "image or text")->check(CLI::IsMember({"image", "text"}));
     cmd->add_flag("--json", options->json, "Print one JSON object");
+    cmd->add_flag("--peak", options->peak,
+                  "Also measure the CPU's peak multiply-add rate for the precision and report the fraction reached");
     cmd->callback([options, &run] { run = [options] { return run_bench(*options); }; });
 }
 
