@@ -108,6 +108,31 @@ TEST(Precision, BenchPrintsOneJsonObject) {
     std::filesystem::remove(err);
 }
 
+// A CPU without bf16/int8 instructions is simulated by capping oneDNN's ISA: the model then runs
+// fp32 (oneDNN 2.6 has no bf16 matmul on AVX2 and only reference int8 ones) and says so.
+TEST(Precision, FallsBackToFp32WithANoteWhereTheCpuLacksTheInstructions) {
+    const auto err = std::filesystem::temp_directory_path() / ("zeroclip_isa_" + std::to_string(::getpid()));
+    const std::string model = (test::fixtures_dir() / "models" / "clip-f32-quickgelu").string();
+    for (const std::string precision : {"bf16", "int8"}) {
+        const auto r = test::run_cli({"bench", "-m", model, "--precision", precision, "--batch-size", "2", "--images",
+                                      "2", "--threads", "1", "--json"},
+                                     err, "ONEDNN_MAX_CPU_ISA=AVX2");
+        ASSERT_EQ(r.status, 0) << r.err;
+        EXPECT_EQ(nlohmann::json::parse(r.out)["precision"], "fp32") << precision;
+        EXPECT_NE(r.err.find("running fp32 instead of " + precision), std::string::npos) << r.err;
+    }
+    // Where the instructions exist, nothing is said.
+    if (__builtin_cpu_supports("avx512bf16")) {
+        const auto r = test::run_cli({"bench", "-m", model, "--precision", "bf16", "--batch-size", "2", "--images",
+                                      "2", "--threads", "1", "--json"},
+                                     err);
+        ASSERT_EQ(r.status, 0) << r.err;
+        EXPECT_EQ(nlohmann::json::parse(r.out)["precision"], "bf16");
+        EXPECT_EQ(r.err, "");
+    }
+    std::filesystem::remove(err);
+}
+
 TEST(Precision, BenchCountsTheModelsFlopsAndMeasuresThePeak) {
     const auto err = std::filesystem::temp_directory_path() / ("zeroclip_bench_peak_" + std::to_string(::getpid()));
     const std::string model = (test::fixtures_dir() / "models" / "clip-f32-quickgelu").string();

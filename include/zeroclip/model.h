@@ -52,6 +52,11 @@ public:
     // exp(logit_scale), the temperature applied to cosine similarities.
     virtual float logit_scale() const = 0;
 
+    // The precision the towers run in: the one asked for, unless the hardware cannot run it
+    // natively (then fp32, and precision_note() says why).
+    virtual Precision precision() const = 0;
+    virtual std::string precision_note() const = 0;
+
     // The compute kernels in use, e.g. "brg:avx512_core_bf16" (oneDNN's names) (for benchmarks and logs).
     virtual std::string kernel_info() const = 0;
 };

@@ -54,6 +54,11 @@ public:
     virtual void attention(const float* qkv, int batch, int seq, int heads, int head_dim,
                            const int* lengths, bool causal, float* out) = 0;
 
+    // The precision the linear layers run in (fp32 where the CPU cannot run the one asked for)
+    // and, when that differs from the one asked for, why.
+    virtual Precision precision() const = 0;
+    virtual std::string precision_note() const = 0;
+
     // The kernels chosen so far (oneDNN implementation names), for benchmarks and logs.
     virtual std::string kernel_info() const = 0;
 
@@ -66,7 +71,9 @@ public:
 // weights in place; Bf16 packs them once into oneDNN's blocked bf16 layout and multiplies bf16
 // activations with float32 accumulation (AVX512-BF16 / AMX where the CPU has them); Int8
 // quantises weights per output channel and activations per call (symmetric s8, VNNI / AMX).
-// Layer norm, attention and the residual stream stay float32 in every precision.
+// Layer norm, attention and the residual stream stay float32 in every precision. A CPU without
+// bf16 or int8 instructions oneDNN can use (bf16: AVX512-BF16 or AMX; int8: AVX-512 or AVX2-VNNI)
+// gets fp32 instead: oneDNN 2.6 has no bf16 matmul there and only reference int8 ones.
 std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision);
 
 }  // namespace zeroclip

@@ -54,8 +54,12 @@ constexpr int64_t kPackRows = 1024;
 
 class CpuBackend : public Backend {
 public:
-    CpuBackend(int threads, Precision precision)
-        : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), threads_(threads), precision_(precision) {}
+    CpuBackend(int threads, Precision precision, std::string precision_note)
+        : engine_(dnnl::engine::kind::cpu, 0),
+          stream_(engine_),
+          threads_(threads),
+          precision_(precision),
+          precision_note_(std::move(precision_note)) {}
 
     std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
                                                   int out_features, int in_features) override {
@@ -130,6 +134,10 @@ public:
     }
 
     bool reads_weights_in_place() const override { return false; }
+
+    Precision precision() const override { return precision_; }
+
+    std::string precision_note() const override { return precision_note_; }
 
     std::string kernel_info() const override {
         std::string info;
@@ -231,6 +239,7 @@ private:
     dnnl::stream stream_;
     int threads_ = 0;
     Precision precision_;
+    std::string precision_note_;
     std::map<LinearKey, dnnl::matmul> linear_cache_;
     std::set<std::string> kernels_;
     std::vector<uint16_t> src_bf16_;
@@ -238,11 +247,31 @@ private:
     std::vector<float> column_scales_;
 };
 
+// The precision this CPU runs natively, as close to `requested` as it can; `note` says why not.
+Precision native_precision(Precision requested, std::string& note) {
+    using dnnl::cpu_isa;
+    const auto has = [isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa())](cpu_isa wanted) {
+        const auto bits = static_cast<unsigned>(wanted);  // oneDNN's ISA values nest as bit sets
+        return (isa & bits) == bits;
+    };
+    if (requested == Precision::Bf16 && !has(cpu_isa::avx512_core_bf16)) {
+        note = "this CPU has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
+        return Precision::Fp32;
+    }
+    if (requested == Precision::Int8 && !has(cpu_isa::avx512_core) && !has(cpu_isa::avx2_vnni)) {
+        note = "this CPU has neither AVX-512 nor AVX-VNNI: running fp32 instead of int8";
+        return Precision::Fp32;
+    }
+    return requested;
+}
+
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision) {
     try {
-        return std::make_unique<CpuBackend>(threads, precision);
+        std::string note;
+        const Precision native = native_precision(precision, note);
+        return std::make_unique<CpuBackend>(threads, native, std::move(note));
     } catch (const dnnl::error& e) {
         throw Error(std::string("oneDNN: cannot create a CPU engine: ") + e.what());
     }

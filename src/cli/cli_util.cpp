@@ -47,6 +47,15 @@ Precision parse_precision(const std::string& name) {
     throw Error("--precision: unknown precision '" + name + "' (fp32, bf16, int8)");
 }
 
+std::string precision_name(Precision precision) {
+    switch (precision) {
+    case Precision::Fp32: break;
+    case Precision::Bf16: return "bf16";
+    case Precision::Int8: return "int8";
+    }
+    return "fp32";
+}
+
 Device parse_device(const std::string& name) {
     if (name == "cpu") return Device::Cpu;
     if (name == "cuda") return Device::Cuda;
@@ -80,6 +89,13 @@ ModelOptions model_options(const RunOptions& options) {
     out.threads = options.threads;
     out.device = parse_device(options.device);
     return out;
+}
+
+Clip open_clip(const std::filesystem::path& model_dir, const RunOptions& options) {
+    Clip clip = Clip::open(model_dir, model_options(options));
+    const std::string note = clip.model().precision_note();
+    if (!note.empty()) std::cerr << "zeroclip: note: " << note << "\n";
+    return clip;
 }
 
 }  // namespace zeroclip::cli

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "zeroclip/clip.h"
 #include "zeroclip/image_batches.h"
 #include "zeroclip/model.h"
 
@@ -25,6 +26,7 @@ void report_error(const std::string& message);
 void report_failure(const ImageFailure& failure);
 
 Precision parse_precision(const std::string& name);
+std::string precision_name(Precision precision);
 Device parse_device(const std::string& name);
 
 }  // namespace zeroclip::cli
@@ -45,5 +47,9 @@ struct RunOptions {
 
 void add_run_options(CLI::App& command, RunOptions& options);
 ModelOptions model_options(const RunOptions& options);
+
+// Clip::open with the options, noting on stderr when the model runs in another precision than
+// the one asked for (a CPU without bf16 or int8 instructions).
+Clip open_clip(const std::filesystem::path& model_dir, const RunOptions& options);
 
 }  // namespace zeroclip::cli

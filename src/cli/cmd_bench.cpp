@@ -96,7 +96,7 @@ double weights_mb(const std::filesystem::path& model_dir) {
 
 int run_bench(const BenchOptions& options) {
     const std::filesystem::path model_dir = resolve_model(options.run.model);
-    Clip clip = Clip::open(model_dir, model_options(options.run));
+    Clip clip = open_clip(model_dir, options.run);
     const int batch = options.run.batch_size;
     const int items = options.items > 0 ? options.items : 4 * batch;
     const int batches = (items + batch - 1) / batch;
@@ -142,7 +142,7 @@ int run_bench(const BenchOptions& options) {
         {"best_ms_per_batch", 1000.0 * best},
         {"gflop_per_item", gflop_per_batch / batch},
         {"gflop_per_s", batches * gflop_per_batch / seconds},
-        {"precision", options.run.precision},
+        {"precision", precision_name(clip.model().precision())},
         {"batch_size", batch},
         {"batches", batches},
         {"threads", threads},
@@ -152,7 +152,7 @@ int run_bench(const BenchOptions& options) {
         {"isa", clip.model().kernel_info()},
     };
     if (options.peak) {
-        const CpuPeak peak = measure_cpu_peak(parse_precision(options.run.precision), threads);
+        const CpuPeak peak = measure_cpu_peak(clip.model().precision(), threads);
         result["peak_instruction"] = peak.instruction;
         result["peak_gflop_per_s"] = peak.gflop_per_s;
         result["fraction_of_peak"] = peak.gflop_per_s > 0 ? result["gflop_per_s"].get<double>() / peak.gflop_per_s : 0.0;
@@ -160,7 +160,7 @@ int run_bench(const BenchOptions& options) {
     if (options.json) {
         std::cout << result.dump() << "\n";
     } else {
-        std::cout << options.tower << " tower, " << options.run.precision << ", batch " << batch << ", "
+        std::cout << options.tower << " tower, " << result["precision"].get<std::string>() << ", batch " << batch << ", "
                   << threads << " threads (" << result["isa"].get<std::string>() << "):\n"
                   << "  " << result["images_per_s"].get<double>() << (options.tower == "image" ? " images/s" : " texts/s")
                   << ", " << result["ms_per_batch"].get<double>() << " ms per batch (best "

@@ -50,7 +50,7 @@ int run_classify(const ClassifyOptions& options) {
     if (templates.empty()) templates = {kDefaultTemplate};
     for (const auto& t : templates) apply_template(t, "");  // reject templates without {} early
 
-    Clip clip = Clip::open(resolve_model(options.run.model), model_options(options.run));
+    Clip clip = open_clip(resolve_model(options.run.model), options.run);
     const Matrix weights = class_weights(clip, labels, templates);
 
     std::vector<ImageFailure> failures;

@@ -22,7 +22,7 @@ struct EmbedOptions {
 };
 
 int run_embed(const EmbedOptions& options) {
-    Clip clip = Clip::open(resolve_model(options.run.model), model_options(options.run));
+    Clip clip = open_clip(resolve_model(options.run.model), options.run);
     const int dim = clip.config().projection_dim;
     Matrix embeds{0, dim, {}};
     std::vector<std::string> row_names;

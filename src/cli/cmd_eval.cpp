@@ -108,14 +108,14 @@ int run_eval(const EvalOptions& options) {
     for (const auto& t : templates) apply_template(t, "");  // reject templates without {} early
 
     const auto model_dir = resolve_model(options.run.model);
-    Clip clip = Clip::open(model_dir, model_options(options.run));
+    Clip clip = open_clip(model_dir, options.run);
     const Matrix weights = class_weights(clip, dataset.class_names, templates);
     const int dim = clip.config().projection_dim;
 
     std::unique_ptr<EmbeddingCache> cache;
     if (!options.cache.empty())
         cache = std::make_unique<EmbeddingCache>(options.cache,
-                                                 model_fingerprint(model_dir) + "-" + options.run.precision, dim);
+                                                 model_fingerprint(model_dir) + "-" + precision_name(clip.model().precision()), dim);
     Progress progress(options.quiet);
     EmbedOptions embed;
     embed.batch_size = options.run.batch_size;

@@ -175,6 +175,10 @@ public:
     const ClipConfig& config() const override { return config_; }
     float logit_scale() const override { return logit_scale_; }
 
+    Precision precision() const override { return type_ == ActType::BF16 ? Precision::Bf16 : Precision::Fp32; }
+
+    std::string precision_note() const override { return {}; }  // int8 is refused at load
+
     std::string kernel_info() const override {
         size_t free_bytes = 0, total_bytes = 0;
         std::string memory;

@@ -52,6 +52,10 @@ public:
 
     std::string kernel_info() const override { return backend_->kernel_info(); }
 
+    Precision precision() const override { return backend_->precision(); }
+
+    std::string precision_note() const override { return backend_->precision_note(); }
+
     Matrix encode_images(const float* pixel_values, int n) override {
         if (n < 0 || (n > 0 && !pixel_values)) throw Error("encode_images: invalid image batch");
         std::lock_guard<std::mutex> lock(mutex_);
