@@ -20,7 +20,7 @@ float abs_max(const float* x, int64_t count);
 void quantize_s8(const float* x, int64_t count, float inv_scale, int8_t* y);
 
 // Multi-head scaled dot-product attention, one (sequence, head) pair at a time so that only a
-// row of scores exists per thread. qkv: [batch * seq, 3 * heads * head_dim] (q | k | v, head h at
+// few rows of scores exist per thread. qkv: [batch * seq, 3 * heads * head_dim] (q | k | v, head h at
 // columns h * head_dim of each part); out: [batch * seq, heads * head_dim]. Keys at positions
 // >= lengths[b] (all valid when lengths is null) and, when causal, after the query are masked.
 void attention_heads(const float* qkv, int batch, int seq, int heads, int head_dim, const int* lengths,
