@@ -19,6 +19,12 @@ enum class PostOp { None, QuickGelu, Gelu, GeluTanh };
 
 PostOp post_op_for(Activation activation);
 
+struct LayerNormParams {
+    const float* gamma = nullptr;
+    const float* beta = nullptr;
+    float eps = 1e-5f;
+};
+
 // A linear layer's weight (and bias) in the backend's own form.
 class LinearWeights {
 public:
@@ -43,8 +49,17 @@ public:
                         PostOp post_op = PostOp::None, bool accumulate = false) = 0;
 
     // y[m, n] = (x - mean) / sqrt(var + eps) * gamma + beta, row by row; y may equal x.
-    virtual void layer_norm(const float* x, int m, int n, const float* gamma, const float* beta,
-                            float eps, float* y) = 0;
+    virtual void layer_norm(const float* x, int m, int n, const LayerNormParams& norm, float* y) = 0;
+
+    // y = post_op(layer_norm(x) * W^T + b): layer_norm then linear, with the normalised rows
+    // written straight in the matmul's input type (no float32 round trip for bf16).
+    virtual void norm_linear(const float* x, int m, const LayerNormParams& norm, const LinearWeights& w,
+                             float* y, PostOp post_op = PostOp::None) = 0;
+
+    // x += fc2(activation(fc1(layer_norm(x)))): a transformer layer's MLP block with its residual,
+    // the [m, fc1.out_features] intermediate kept in the matmul's input type.
+    virtual void mlp_block(float* x, int m, const LayerNormParams& norm, const LinearWeights& fc1,
+                           PostOp activation, const LinearWeights& fc2) = 0;
 
     // Multi-head scaled dot-product attention over `batch` sequences of `seq` positions.
     // qkv: [batch * seq, 3 * heads * head_dim] holding q | k | v per row (head h at columns

@@ -81,50 +81,45 @@ public:
 
     void linear(const float* x, int m, const LinearWeights& weights, float* y, PostOp post_op,
                 bool accumulate) override {
-        const auto& w = static_cast<const CpuLinearWeights&>(weights);
         if (m == 0) return;
         apply_threads();
-        const int64_t k = w.in_features, n = w.out_features;
-        const bool int8 = precision_ == Precision::Int8;
-        const memory::desc weights_md = w.packed.get_desc();
-        const LinearKey key{m, k, n, w.bias != nullptr, post_op, accumulate};
-        dnnl::matmul& prim = linear_primitive(key, weights_md);
-
-        void* src_data = const_cast<float*>(x);
-        if (precision_ == Precision::Bf16) {
-            src_bf16_.resize(size_t(m) * k);
-            convert_to_bf16(x, int64_t(m) * k, src_bf16_.data());
-            src_data = src_bf16_.data();
-        } else if (int8) {
-            // Dynamic quantisation: one scale for this call's activations, chosen from their range.
-            const float amax = abs_max(x, int64_t(m) * k);
-            const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
-            src_s8_.resize(size_t(m) * k);
-            quantize_s8(x, int64_t(m) * k, 1.0f / scale, src_s8_.data());
-            src_data = src_s8_.data();
-            column_scales_.resize(size_t(n));
-            for (int64_t j = 0; j < n; ++j) column_scales_[j] = scale * w.scales[j];
-        }
-        memory src({{m, k}, source_type(), Dims{k, 1}}, engine_, src_data);
-        memory wei = w.packed;
-        memory dst({{m, n}, DataType::f32, Dims{n, 1}}, engine_, y);
-        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
-        if (int8) {
-            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                         memory({{1, n}, DataType::f32, Dims{n, 1}}, engine_, column_scales_.data()));
-        }
-        if (w.bias) {
-            memory bias({{1, n}, DataType::f32, Dims{n, 1}}, engine_, const_cast<float*>(w.bias));
-            args.emplace(int8 ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS, bias);
-        }
-        prim.execute(stream_, args);
-        stream_.wait();
+        const auto& w = static_cast<const CpuLinearWeights&>(weights);
+        matmul(source_from_f32(x, m, w.in_features, src_), m, w, y, DataType::f32, post_op, accumulate);
     }
 
-    void layer_norm(const float* x, int m, int n, const float* gamma, const float* beta, float eps,
-                    float* y) override {
+    void layer_norm(const float* x, int m, int n, const LayerNormParams& norm, float* y) override {
         apply_threads();
-        layer_norm_rows(x, m, n, gamma, beta, eps, y);
+        layer_norm_rows(x, m, n, norm.gamma, norm.beta, norm.eps, y);
+    }
+
+    void norm_linear(const float* x, int m, const LayerNormParams& norm, const LinearWeights& weights, float* y,
+                     PostOp post_op) override {
+        if (m == 0) return;
+        apply_threads();
+        const auto& w = static_cast<const CpuLinearWeights&>(weights);
+        matmul(normalized_source(x, m, w.in_features, norm), m, w, y, DataType::f32, post_op, false);
+    }
+
+    void mlp_block(float* x, int m, const LayerNormParams& norm, const LinearWeights& fc1_weights, PostOp activation,
+                   const LinearWeights& fc2_weights) override {
+        if (m == 0) return;
+        apply_threads();
+        const auto& fc1 = static_cast<const CpuLinearWeights&>(fc1_weights);
+        const auto& fc2 = static_cast<const CpuLinearWeights&>(fc2_weights);
+        const int64_t n = fc1.out_features;
+        if (precision_ == Precision::Bf16) {
+            // fc1 writes bf16, which fc2 reads as it is (oneDNN rounds to nearest even, as
+            // convert_to_bf16 does).
+            intermediate_bf16_.resize(size_t(m) * n);
+            matmul(normalized_source(x, m, fc1.in_features, norm), m, fc1, intermediate_bf16_.data(), DataType::bf16,
+                   activation, false);
+            matmul(intermediate_bf16_.data(), m, fc2, x, DataType::f32, PostOp::None, true);
+        } else {
+            intermediate_.resize(size_t(m) * n);
+            matmul(normalized_source(x, m, fc1.in_features, norm), m, fc1, intermediate_.data(), DataType::f32,
+                   activation, false);
+            matmul(source_from_f32(intermediate_.data(), m, n, src_), m, fc2, x, DataType::f32, PostOp::None, true);
+        }
     }
 
     void attention(const float* qkv, int batch, int seq, int heads, int head_dim, const int* lengths,
@@ -146,7 +141,71 @@ public:
     }
 
 private:
-    using LinearKey = std::tuple<int64_t, int64_t, int64_t, bool, PostOp, bool>;
+    using LinearKey = std::tuple<int64_t, int64_t, int64_t, bool, PostOp, bool, DataType>;
+
+    // A matmul's input in the precision's source type: float32 rows as they are, or converted to
+    // bf16, or quantised to s8 with one scale for the whole call (chosen from the rows' range
+    // and kept in source_scale_), written to `buffers`.
+    struct SourceBuffers {
+        std::vector<uint16_t> bf16;
+        std::vector<int8_t> s8;
+        std::vector<float> f32;
+    };
+
+    const void* source_from_f32(const float* x, int64_t m, int64_t k, SourceBuffers& buffers) {
+        switch (precision_) {
+        case Precision::Fp32: break;
+        case Precision::Bf16:
+            buffers.bf16.resize(size_t(m * k));
+            convert_to_bf16(x, m * k, buffers.bf16.data());
+            return buffers.bf16.data();
+        case Precision::Int8: {
+            const float amax = abs_max(x, m * k);
+            source_scale_ = amax > 0.0f ? amax / 127.0f : 1.0f;
+            buffers.s8.resize(size_t(m * k));
+            quantize_s8(x, m * k, 1.0f / source_scale_, buffers.s8.data());
+            return buffers.s8.data();
+        }
+        }
+        return x;
+    }
+
+    // layer_norm(x) as a matmul source: bf16 rows straight from the norm; otherwise normalised
+    // in float32 first (int8 needs their range before it can quantise them).
+    const void* normalized_source(const float* x, int64_t m, int64_t k, const LayerNormParams& norm) {
+        if (precision_ == Precision::Bf16) {
+            src_.bf16.resize(size_t(m * k));
+            layer_norm_rows_bf16(x, m, static_cast<int>(k), norm.gamma, norm.beta, norm.eps, src_.bf16.data());
+            return src_.bf16.data();
+        }
+        src_.f32.resize(size_t(m * k));
+        layer_norm_rows(x, m, static_cast<int>(k), norm.gamma, norm.beta, norm.eps, src_.f32.data());
+        return source_from_f32(src_.f32.data(), m, k, src_);
+    }
+
+    // y[m, n] (dst_type) = post_op(src * W^T + b) (+ y when accumulating), src in source_type().
+    void matmul(const void* src_data, int64_t m, const CpuLinearWeights& w, void* y, DataType dst_type,
+                PostOp post_op, bool accumulate) {
+        const int64_t k = w.in_features, n = w.out_features;
+        const bool int8 = precision_ == Precision::Int8;
+        const LinearKey key{m, k, n, w.bias != nullptr, post_op, accumulate, dst_type};
+        dnnl::matmul& prim = linear_primitive(key, w.packed.get_desc());
+        memory src({{m, k}, source_type(), Dims{k, 1}}, engine_, const_cast<void*>(src_data));
+        memory dst({{m, n}, dst_type, Dims{n, 1}}, engine_, y);
+        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w.packed}, {DNNL_ARG_DST, dst}};
+        if (int8) {
+            column_scales_.resize(size_t(n));
+            for (int64_t j = 0; j < n; ++j) column_scales_[j] = source_scale_ * w.scales[j];
+            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                         memory({{1, n}, DataType::f32, Dims{n, 1}}, engine_, column_scales_.data()));
+        }
+        if (w.bias) {
+            memory bias({{1, n}, DataType::f32, Dims{n, 1}}, engine_, const_cast<float*>(w.bias));
+            args.emplace(int8 ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS, bias);
+        }
+        prim.execute(stream_, args);
+        stream_.wait();
+    }
 
     DataType source_type() const {
         switch (precision_) {
@@ -201,7 +260,7 @@ private:
         if (it != linear_cache_.end()) return it->second;
         if (linear_cache_.size() >= kMaxCachedPrimitives) linear_cache_.clear();
 
-        const auto [m, k, n, has_bias, post_op, accumulate] = key;
+        const auto [m, k, n, has_bias, post_op, accumulate, dst_type] = key;
         const bool int8 = precision_ == Precision::Int8;
         const memory::desc row_md({1, n}, DataType::f32, Dims{n, 1});
         const memory::desc bias_md = has_bias ? row_md : memory::desc();
@@ -223,7 +282,7 @@ private:
         attr.set_post_ops(ops);
         const dnnl::matmul::desc desc(memory::desc({m, k}, source_type(), Dims{k, 1}), weights_md,
                                       int8 ? memory::desc() : bias_md,
-                                      memory::desc({m, n}, DataType::f32, Dims{n, 1}));
+                                      memory::desc({m, n}, dst_type, Dims{n, 1}));
         dnnl::matmul::primitive_desc pd;
         try {
             pd = dnnl::matmul::primitive_desc(desc, attr, engine_);
@@ -242,9 +301,10 @@ private:
     std::string precision_note_;
     std::map<LinearKey, dnnl::matmul> linear_cache_;
     std::set<std::string> kernels_;
-    std::vector<uint16_t> src_bf16_;
-    std::vector<int8_t> src_s8_;
-    std::vector<float> column_scales_;
+    SourceBuffers src_;
+    float source_scale_ = 1.0f;  // Int8: the scale of the last quantised source
+    std::vector<uint16_t> intermediate_bf16_;
+    std::vector<float> intermediate_, column_scales_;
 };
 
 // The precision this CPU runs natively, as close to `requested` as it can; `note` says why not.

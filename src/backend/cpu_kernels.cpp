@@ -39,14 +39,23 @@ inline float exp_nonpositive(float x) {
     return p * two_to_n;
 }
 
-}  // namespace
+// Round to nearest even bfloat16; NaN stays NaN (quiet).
+inline uint16_t to_bf16(float value) {
+    const uint32_t bits = std::bit_cast<uint32_t>(value);
+    const uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+    const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
+    return static_cast<uint16_t>(nan ? (bits >> 16) | 0x40u : rounded);
+}
 
-void layer_norm_rows(const float* x, int64_t m, int n, const float* gamma, const float* beta, float eps,
-                     float* y) {
+inline void store(float* out, float value) { *out = value; }
+inline void store(uint16_t* out, float value) { *out = to_bf16(value); }
+
+template <typename Out>
+void layer_norm_rows_as(const float* x, int64_t m, int n, const float* gamma, const float* beta, float eps, Out* y) {
 #pragma omp parallel for schedule(static) if (m * n >= kParallelElements)
     for (int64_t r = 0; r < m; ++r) {
         const float* in = x + r * n;
-        float* out = y + r * n;
+        Out* out = y + r * n;
         // Two passes in double: mean first, then the biased variance, as torch computes it.
         double sum = 0;
 #pragma omp simd reduction(+ : sum)
@@ -57,18 +66,25 @@ void layer_norm_rows(const float* x, int64_t m, int n, const float* gamma, const
         for (int i = 0; i < n; ++i) sq += (in[i] - mean) * (in[i] - mean);
         const double inv_std = 1.0 / std::sqrt(sq / n + eps);
 #pragma omp simd
-        for (int i = 0; i < n; ++i) out[i] = static_cast<float>((in[i] - mean) * inv_std) * gamma[i] + beta[i];
+        for (int i = 0; i < n; ++i) store(out + i, static_cast<float>((in[i] - mean) * inv_std) * gamma[i] + beta[i]);
     }
+}
+
+}  // namespace
+
+void layer_norm_rows(const float* x, int64_t m, int n, const float* gamma, const float* beta, float eps,
+                     float* y) {
+    layer_norm_rows_as(x, m, n, gamma, beta, eps, y);
+}
+
+void layer_norm_rows_bf16(const float* x, int64_t m, int n, const float* gamma, const float* beta, float eps,
+                          uint16_t* y) {
+    layer_norm_rows_as(x, m, n, gamma, beta, eps, y);
 }
 
 void convert_to_bf16(const float* x, int64_t count, uint16_t* y) {
 #pragma omp parallel for simd schedule(static) if (count >= kParallelElements)
-    for (int64_t i = 0; i < count; ++i) {
-        const uint32_t bits = std::bit_cast<uint32_t>(x[i]);
-        const uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
-        const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
-        y[i] = static_cast<uint16_t>(nan ? (bits >> 16) | 0x40u : rounded);
-    }
+    for (int64_t i = 0; i < count; ++i) y[i] = to_bf16(x[i]);
 }
 
 float abs_max(const float* x, int64_t count) {

@@ -10,6 +10,10 @@ namespace zeroclip {
 void layer_norm_rows(const float* x, int64_t m, int n, const float* gamma, const float* beta, float eps,
                      float* y);
 
+// The same, written as bfloat16 (rounded to nearest even) for a bf16 matmul to read.
+void layer_norm_rows_bf16(const float* x, int64_t m, int n, const float* gamma, const float* beta, float eps,
+                          uint16_t* y);
+
 // Round to nearest even bfloat16 (stored as raw 16-bit patterns).
 void convert_to_bf16(const float* x, int64_t count, uint16_t* y);
 

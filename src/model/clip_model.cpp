@@ -73,13 +73,13 @@ public:
             const EncoderShape shape{vc.hidden_size, vc.intermediate_size, vc.num_attention_heads,
                                      vc.hidden_act, vc.layer_norm_eps};
             const VisionTowerWeights& w = weights_.vision;
-            backend_->layer_norm(hidden_.data(), count * seq, vc.hidden_size, w.pre_layernorm.weight,
-                                 w.pre_layernorm.bias, vc.layer_norm_eps, hidden_.data());
+            backend_->layer_norm(hidden_.data(), count * seq, vc.hidden_size,
+                                 norm_params(w.pre_layernorm, vc.layer_norm_eps), hidden_.data());
             // Pooled output: the class token (position 0) of each image.
             std::vector<int> pooled(count);
             for (int i = 0; i < count; ++i) pooled[i] = i * seq;
             run_encoder(tower.layers, shape, count, seq, nullptr, false, pooled);
-            project(count, vc.hidden_size, w.post_layernorm, vc.layer_norm_eps, *tower.projection,
+            project(count, w.post_layernorm, vc.layer_norm_eps, *tower.projection,
                     result.row(first));
         }
         return result;
@@ -114,7 +114,7 @@ public:
                                      tc.hidden_act, tc.layer_norm_eps};
             run_encoder(tower.layers, shape, count, seq, lengths.data(), true, pooled);
             projected.resize(size_t(count) * config_.projection_dim);
-            project(count, tc.hidden_size, weights_.text.final_layer_norm, tc.layer_norm_eps, *tower.projection,
+            project(count, weights_.text.final_layer_norm, tc.layer_norm_eps, *tower.projection,
                     projected.data());
             for (int i = 0; i < count; ++i) {
                 std::copy_n(projected.data() + size_t(i) * config_.projection_dim, config_.projection_dim,
@@ -230,17 +230,13 @@ private:
     void run_encoder(const std::vector<EncoderLayer>& layers, const EncoderShape& s, int batch, int seq,
                      const int* lengths, bool causal, const std::vector<int>& pooled) {
         const int rows = batch * seq;
-        normed_.resize(size_t(rows) * s.hidden);
         qkv_.resize(size_t(rows) * 3 * s.hidden);
         attended_.resize(size_t(rows) * s.hidden);
-        mlp_.resize(size_t(rows) * s.intermediate);
         const PostOp activation = post_op_for(s.activation);
         for (size_t l = 0; l < layers.size(); ++l) {
             const EncoderLayer& layer = layers[l];
             const EncoderLayerWeights& w = *layer.weights;
-            backend_->layer_norm(hidden_.data(), rows, s.hidden, w.layer_norm1.weight, w.layer_norm1.bias,
-                                 s.eps, normed_.data());
-            backend_->linear(normed_.data(), rows, *layer.qkv, qkv_.data());
+            backend_->norm_linear(hidden_.data(), rows, norm_params(w.layer_norm1, s.eps), *layer.qkv, qkv_.data());
             backend_->attention(qkv_.data(), batch, seq, s.heads, s.hidden / s.heads, lengths, causal,
                                 attended_.data());
             int out_rows = rows;
@@ -250,12 +246,12 @@ private:
                 gather_rows(attended_, pooled, s.hidden);
             }
             backend_->linear(attended_.data(), out_rows, *layer.out_proj, hidden_.data(), PostOp::None, true);
-            backend_->layer_norm(hidden_.data(), out_rows, s.hidden, w.layer_norm2.weight, w.layer_norm2.bias,
-                                 s.eps, normed_.data());
-            backend_->linear(normed_.data(), out_rows, *layer.fc1, mlp_.data(), activation);
-            backend_->linear(mlp_.data(), out_rows, *layer.fc2, hidden_.data(), PostOp::None, true);
+            backend_->mlp_block(hidden_.data(), out_rows, norm_params(w.layer_norm2, s.eps), *layer.fc1, activation,
+                                *layer.fc2);
         }
     }
+
+    static LayerNormParams norm_params(const LayerNormWeights& w, float eps) { return {w.weight, w.bias, eps}; }
 
     // Moves rows[i] of a [*, width] matrix to row i, in place (rows ascending, so rows[i] >= i).
     static void gather_rows(std::vector<float>& matrix, const std::vector<int>& rows, int width) {
@@ -266,11 +262,8 @@ private:
     }
 
     // out[i] = projection(layer_norm(hidden_[i])) for the first `count` rows (the pooled tokens).
-    void project(int count, int hidden, const LayerNormWeights& norm, float eps, const LinearWeights& projection,
-                 float* out) {
-        pooled_.resize(size_t(count) * hidden);
-        backend_->layer_norm(hidden_.data(), count, hidden, norm.weight, norm.bias, eps, pooled_.data());
-        backend_->linear(pooled_.data(), count, projection, out);
+    void project(int count, const LayerNormWeights& norm, float eps, const LinearWeights& projection, float* out) {
+        backend_->norm_linear(hidden_.data(), count, norm_params(norm, eps), projection, out);
     }
 
     ClipConfig config_;
@@ -279,7 +272,7 @@ private:
     std::mutex mutex_;  // encode calls share the towers' preparation and the buffers below
     PreparedTower text_, vision_;
     std::deque<std::vector<float>> qkv_weights_;  // stacked q|k|v, for a backend that reads in place
-    std::vector<float> hidden_, normed_, qkv_, attended_, mlp_, pooled_, scratch_, patch_out_;
+    std::vector<float> hidden_, qkv_, attended_, scratch_, patch_out_;
 };
 
 }  // namespace

@@ -1,0 +1,137 @@
+// The CPU backend's operations against plain double-precision loops, in every precision, and its
+// fused operations (norm_linear, mlp_block) against the unfused sequence they replace.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace zeroclip {
+namespace {
+
+std::vector<float> random_values(size_t count, float scale, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.0f, scale);
+    std::vector<float> values(count);
+    for (float& v : values) v = normal(rng);
+    return values;
+}
+
+double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+
+// Largest |a - b| relative to the largest |b|.
+double relative_error(const std::vector<float>& a, const std::vector<double>& b) {
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < b.size(); ++i) {
+        worst = std::max(worst, std::fabs(a[i] - b[i]));
+        scale = std::max(scale, std::fabs(b[i]));
+    }
+    return worst / scale;
+}
+
+double tolerance(Precision precision) {
+    switch (precision) {
+    case Precision::Fp32: return 1e-6;
+    case Precision::Bf16: return 2e-2;  // 8-bit mantissas of inputs and weights
+    case Precision::Int8: return 5e-2;  // 127 levels for activations and per-channel weights
+    }
+    return 0;
+}
+
+struct Shapes {
+    int m = 37, k = 48, n = 72;  // odd row count, widths not multiples of 64
+};
+
+class CpuBackendTest : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(CpuBackendTest, MlpBlockIsNormThenLinearsWithResidual) {
+    const Precision precision = GetParam();
+    const Shapes s;
+    const auto x0 = random_values(size_t(s.m) * s.k, 1.0f, 1);
+    const auto gamma = random_values(s.k, 1.0f, 2), beta = random_values(s.k, 0.1f, 3);
+    const auto w1 = random_values(size_t(s.n) * s.k, 0.2f, 4), b1 = random_values(s.n, 0.1f, 5);
+    const auto w2 = random_values(size_t(s.k) * s.n, 0.2f, 6), b2 = random_values(s.k, 0.1f, 7);
+    const LayerNormParams norm{gamma.data(), beta.data(), 1e-5f};
+
+    auto backend = make_cpu_backend(1, precision);
+    auto fc1 = backend->prepare_linear(w1.data(), b1.data(), s.n, s.k);
+    auto fc2 = backend->prepare_linear(w2.data(), b2.data(), s.k, s.n);
+    std::vector<float> fused = x0;
+    backend->mlp_block(fused.data(), s.m, norm, *fc1, PostOp::Gelu, *fc2);
+
+    // Independent: the same block in double.
+    std::vector<double> expected(x0.begin(), x0.end());
+    for (int r = 0; r < s.m; ++r) {
+        const float* row = x0.data() + size_t(r) * s.k;
+        double mean = 0, var = 0;
+        for (int i = 0; i < s.k; ++i) mean += row[i];
+        mean /= s.k;
+        for (int i = 0; i < s.k; ++i) var += (row[i] - mean) * (row[i] - mean);
+        const double inv_std = 1.0 / std::sqrt(var / s.k + 1e-5);
+        std::vector<double> normed(s.k), hidden(s.n);
+        for (int i = 0; i < s.k; ++i) normed[i] = (row[i] - mean) * inv_std * gamma[i] + beta[i];
+        for (int o = 0; o < s.n; ++o) {
+            double acc = b1[o];
+            for (int i = 0; i < s.k; ++i) acc += normed[i] * w1[size_t(o) * s.k + i];
+            hidden[o] = gelu(acc);
+        }
+        for (int o = 0; o < s.k; ++o) {
+            double acc = b2[o];
+            for (int i = 0; i < s.n; ++i) acc += hidden[i] * w2[size_t(o) * s.n + i];
+            expected[size_t(r) * s.k + o] += acc;
+        }
+    }
+    EXPECT_LE(relative_error(fused, expected), tolerance(precision));
+
+    // Fusing changes nothing: layer_norm, linear, linear gives the same bits in fp32 and int8
+    // (and in bf16, where the norm and fc1 round to bf16 exactly as the separate conversion does).
+    std::vector<float> unfused = x0, normed(x0.size()), hidden(size_t(s.m) * s.n);
+    backend->layer_norm(unfused.data(), s.m, s.k, norm, normed.data());
+    backend->linear(normed.data(), s.m, *fc1, hidden.data(), PostOp::Gelu);
+    backend->linear(hidden.data(), s.m, *fc2, unfused.data(), PostOp::None, true);
+    EXPECT_EQ(fused, unfused);
+}
+
+TEST_P(CpuBackendTest, NormLinearIsLayerNormThenLinear) {
+    const Precision precision = GetParam();
+    const Shapes s;
+    const auto x = random_values(size_t(s.m) * s.k, 2.0f, 11);
+    const auto gamma = random_values(s.k, 1.0f, 12), beta = random_values(s.k, 0.1f, 13);
+    const auto w = random_values(size_t(s.n) * s.k, 0.2f, 14), b = random_values(s.n, 0.1f, 15);
+    const LayerNormParams norm{gamma.data(), beta.data(), 1e-5f};
+
+    auto backend = make_cpu_backend(1, precision);
+    auto linear = backend->prepare_linear(w.data(), b.data(), s.n, s.k);
+    std::vector<float> fused(size_t(s.m) * s.n), normed(x.size()), unfused(fused.size());
+    backend->norm_linear(x.data(), s.m, norm, *linear, fused.data());
+    backend->layer_norm(x.data(), s.m, s.k, norm, normed.data());
+    backend->linear(normed.data(), s.m, *linear, unfused.data());
+    EXPECT_EQ(fused, unfused);
+
+    std::vector<double> expected(fused.size());
+    for (int r = 0; r < s.m; ++r) {
+        for (int o = 0; o < s.n; ++o) {
+            double acc = b[o];
+            for (int i = 0; i < s.k; ++i) acc += double(normed[size_t(r) * s.k + i]) * w[size_t(o) * s.k + i];
+            expected[size_t(r) * s.n + o] = acc;
+        }
+    }
+    EXPECT_LE(relative_error(fused, expected), tolerance(precision));
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, CpuBackendTest,
+                         ::testing::Values(Precision::Fp32, Precision::Bf16, Precision::Int8),
+                         [](const auto& info) {
+                             switch (info.param) {
+                             case Precision::Fp32: return "fp32";
+                             case Precision::Bf16: return "bf16";
+                             case Precision::Int8: return "int8";
+                             }
+                             return "unknown";
+                         });
+
+}  // namespace
+}  // namespace zeroclip
