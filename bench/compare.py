@@ -98,7 +98,7 @@ def torch_images_per_s(model_dir, precision, batch, threads):
 
 def zeroclip_bench(binary, model_dir, precision, batch, threads, images):
     out = subprocess.run([binary, "bench", "-m", model_dir, "--precision", precision, "--batch-size", str(batch),
-                          "--threads", str(threads), "--images", str(images), "--json"],
+                          "--threads", str(threads), "--images", str(images), "--json", "--peak"],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
@@ -149,12 +149,13 @@ def main():
     print(f"\nImage tower, batch {args.batch_size} (PyTorch {args.torch_batch_size}), {args.threads} threads, "
           f"{os.uname().nodename}, load average {os.getloadavg()[0]:.1f}\n")
     ort_header = " ONNX Runtime fp32 img/s | zeroclip / ONNX Runtime |" if args.onnxruntime else ""
-    print("| model | precision | zeroclip img/s | zeroclip ms/batch | peak RSS MiB (weights) | kernels | "
+    print("| model | precision | zeroclip img/s | zeroclip ms/batch | of CPU peak | peak RSS MiB (weights) | kernels | "
           "PyTorch img/s | zeroclip / PyTorch |" + ort_header)
-    print("|---|---|---|---|---|---|---|---|" + "---|---|" * args.onnxruntime)
+    print("|---|---|---|---|---|---|---|---|---|" + "---|---|" * args.onnxruntime)
     for name, precision, z, t, o in rows:
         ort_cells = f" {o:.2f} | {z['images_per_s'] / o:.2f}x |" if args.onnxruntime else ""
         print(f"| {name} | {precision} | {z['images_per_s']:.2f} | {z['ms_per_batch']:.0f} | "
+              f"{100 * z['fraction_of_peak']:.0f}% | "
               f"{z['peak_rss_mb']:.0f} ({z['weights_mb']:.0f}) | {z['isa']} | {t:.2f} | "
               f"{z['images_per_s'] / t:.1f}x |{ort_cells}".replace("nan", "-").replace("-x", "-"))
 
