@@ -13,10 +13,12 @@ import json
 import math
 import os
 import shutil
-import struct
+import sys
 
-import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from make_tiny_model import write_safetensors  # noqa: E402  (the fixtures' safetensors writer)
 
 TOKENIZER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                              "conformance", "models", "tiny")
@@ -76,23 +78,6 @@ def make_weights(m, gen):
     linear("visual_projection", m["projection"], v["hidden"], bias=False)
     w["logit_scale"] = torch.tensor(math.log(1 / 0.07))
     return w
-
-
-def write_safetensors(path, tensors):
-    header, offset = {"__metadata__": {"format": "pt"}}, 0
-    names = sorted(tensors)
-    for name in names:
-        size = tensors[name].numel() * 4
-        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape),
-                        "data_offsets": [offset, offset + size]}
-        offset += size
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for name in names:
-            f.write(tensors[name].contiguous().numpy().astype("<f4").tobytes())
 
 
 def write_config(m, path):
