@@ -65,14 +65,20 @@ def main():
         "namespace zeroclip {",
         "",
         "const std::vector<BuiltinTemplates>& builtin_template_sets() {",
-        "    static const std::vector<BuiltinTemplates> sets = {",
     ]
+    # Each distinct list of templates once (imagenette reuses imagenet's 80, for instance).
+    lists = []
     for name in sorted(sets):
-        lines.append(f"        {{{cpp_string(name)},")
-        lines.append("         {")
-        for t in sets[name]:
-            lines.append(f"             {cpp_string(t)},")
-        lines.append("         }},")
+        if sets[name] not in lists:
+            lists.append(sets[name])
+    for index, templates in enumerate(lists):
+        lines.append(f"    static const std::vector<std::string> list{index} = {{")
+        for t in templates:
+            lines.append(f"        {cpp_string(t)},")
+        lines.append("    };")
+    lines.append("    static const std::vector<BuiltinTemplates> sets = {")
+    for name in sorted(sets):
+        lines.append(f"        {{{cpp_string(name)}, list{lists.index(sets[name])}}},")
     lines += ["    };", "    return sets;", "}", "", "}  // namespace zeroclip", ""]
     sys.stdout.write("\n".join(lines))
 
