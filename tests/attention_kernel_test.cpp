@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/cpu_kernels.h"
+#include "test_support.h"
 
 namespace {
 
@@ -66,16 +67,6 @@ std::vector<double> reference_attention(const AttentionCase& c, const std::vecto
     return out;
 }
 
-// max |out - expected| relative to max |expected|.
-double relative_error(const std::vector<float>& out, const std::vector<double>& expected) {
-    double max_error = 0, max_value = 0;
-    for (size_t k = 0; k < out.size(); ++k) {
-        max_error = std::max(max_error, std::fabs(out[k] - expected[k]));
-        max_value = std::max(max_value, std::fabs(expected[k]));
-    }
-    return max_error / max_value;
-}
-
 TEST(AttentionKernel, MatchesFloat64ReferenceOverShapes) {
     uint32_t seed = 1;
     for (int head_dim : {8, 12, 32, 40, 64, 80, 96}) {
@@ -86,7 +77,7 @@ TEST(AttentionKernel, MatchesFloat64ReferenceOverShapes) {
                     // Full, a single key, and one in between.
                     if (with_lengths) c.lengths = {seq, 1, std::max(1, seq * 2 / 3)};
                     const std::vector<float> qkv = random_qkv(c, seed++);
-                    EXPECT_LE(relative_error(run_kernel(c, qkv), reference_attention(c, qkv)), 2e-6)
+                    EXPECT_LE(zeroclip::test::max_relative_error(run_kernel(c, qkv), reference_attention(c, qkv)), 2e-6)
                         << "head_dim " << head_dim << " seq " << seq << " causal " << causal << " lengths "
                         << with_lengths;
                 }
@@ -98,7 +89,7 @@ TEST(AttentionKernel, MatchesFloat64ReferenceOverShapes) {
 TEST(AttentionKernel, OddBatchesAndHeads) {
     AttentionCase c{5, 13, 3, 24, true, {13, 4, 9, 1, 12}};
     const std::vector<float> qkv = random_qkv(c, 99);
-    EXPECT_LE(relative_error(run_kernel(c, qkv), reference_attention(c, qkv)), 2e-6);
+    EXPECT_LE(zeroclip::test::max_relative_error(run_kernel(c, qkv), reference_attention(c, qkv)), 2e-6);
 }
 
 TEST(AttentionKernel, MaskedKeysDoNotInfluenceOutput) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "test_support.h"
 
 namespace zeroclip {
 namespace {
@@ -21,16 +22,6 @@ std::vector<float> random_values(size_t count, float scale, unsigned seed) {
 }
 
 double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
-
-// Largest |a - b| relative to the largest |b|.
-double relative_error(const std::vector<float>& a, const std::vector<double>& b) {
-    double worst = 0, scale = 0;
-    for (size_t i = 0; i < b.size(); ++i) {
-        worst = std::max(worst, std::fabs(a[i] - b[i]));
-        scale = std::max(scale, std::fabs(b[i]));
-    }
-    return worst / scale;
-}
 
 double tolerance(Precision precision) {
     switch (precision) {
@@ -84,7 +75,7 @@ TEST_P(CpuBackendTest, MlpBlockIsNormThenLinearsWithResidual) {
             expected[size_t(r) * s.k + o] += acc;
         }
     }
-    EXPECT_LE(relative_error(fused, expected), tolerance(precision));
+    EXPECT_LE(zeroclip::test::max_relative_error(fused, expected), tolerance(precision));
 
     // Fusing changes nothing: layer_norm, linear, linear gives the same bits in fp32 and int8
     // (and in bf16, where the norm and fc1 round to bf16 exactly as the separate conversion does).
@@ -119,7 +110,7 @@ TEST_P(CpuBackendTest, NormLinearIsLayerNormThenLinear) {
             expected[size_t(r) * s.n + o] = acc;
         }
     }
-    EXPECT_LE(relative_error(fused, expected), tolerance(precision));
+    EXPECT_LE(zeroclip::test::max_relative_error(fused, expected), tolerance(precision));
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, CpuBackendTest,

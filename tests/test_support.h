@@ -139,6 +139,16 @@ inline double max_logit_error(const Matrix& images, const Matrix& texts, float l
     return worst;
 }
 
+// max |actual - expected| relative to max |expected|: a float kernel against a double reference.
+inline double max_relative_error(const std::vector<float>& actual, const std::vector<double>& expected) {
+    double worst = 0, scale = 0;
+    for (size_t k = 0; k < expected.size(); ++k) {
+        worst = std::max(worst, std::fabs(actual[k] - expected[k]));
+        scale = std::max(scale, std::fabs(expected[k]));
+    }
+    return worst / scale;
+}
+
 }  // namespace zeroclip::test
 
 // Skips the current test, with a message, when ../shared is absent.
