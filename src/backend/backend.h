@@ -1,9 +1,10 @@
 // backend.h - the compute operations the CLIP towers are written in.
 //
-// The towers only call these operations, so a backend that quantises weights (bf16/int8 with
-// oneDNN AMX) or runs on a GPU implements this interface and nothing else. Activations are
-// row-major float32 matrices in host memory; weights are handed over once, at load, in PyTorch's
-// layout, and the backend keeps them in whatever form suits it.
+// The CPU towers (src/model/clip_model.cpp) only call these operations, so a backend that
+// stores weights differently (oneDNN's blocked fp32, bf16 or int8) implements this interface and
+// nothing else. Activations are row-major float32 matrices in host memory; weights are handed
+// over once, on a tower's first use, in PyTorch's layout, and the backend keeps them in whatever
+// form suits it. (The CUDA model runs whole towers on the GPU: src/cuda/.)
 #pragma once
 
 #include <memory>
@@ -38,8 +39,9 @@ class Backend {
 public:
     virtual ~Backend() = default;
 
-    // weight: [out, in] row-major (torch.nn.Linear layout); bias: [out] or null. The backend may
-    // keep pointers to both: they must outlive the returned object.
+    // weight: [out, in] row-major (torch.nn.Linear layout); bias: [out] or null. The backend
+    // copies the weight into its own form (it may be freed afterwards) and keeps a pointer to the
+    // bias, which must outlive the returned object.
     virtual std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
                                                           int out_features, int in_features) = 0;
 
@@ -76,14 +78,10 @@ public:
 
     // The kernels chosen so far (oneDNN implementation names), for benchmarks and logs.
     virtual std::string kernel_info() const = 0;
-
-    // True when linear layers read the float32 weights handed to prepare_linear at every call
-    // (they must then outlive the backend's weights); false when the backend keeps its own copy.
-    virtual bool reads_weights_in_place() const = 0;
 };
 
-// oneDNN on the CPU. threads: 0 for all cores. Precision of the linear layers: Fp32 reads the
-// weights in place; Bf16 packs them once into oneDNN's blocked bf16 layout and multiplies bf16
+// oneDNN on the CPU. threads: 0 for all cores. Weights are packed once into oneDNN's blocked
+// layout. Precision of the linear layers: Fp32 exact; Bf16 multiplies bf16 weights by bf16
 // activations with float32 accumulation (AVX512-BF16 / AMX where the CPU has them); Int8
 // quantises weights per output channel and activations per call (symmetric s8, VNNI / AMX).
 // Layer norm, attention and the residual stream stay float32 in every precision. A CPU without

@@ -36,14 +36,12 @@ using dnnl::memory;
 using Dims = memory::dims;
 using DataType = memory::data_type;
 
-// Fp32: the torch [out, in] weight read in place as [in, out] through strides.
-// Bf16: the weight converted and reordered once into the blocked layout the matmul prefers.
-// Int8: the weight quantised per output channel (symmetric, scale = max |w| / 127), then packed.
+// The weight reordered once into the blocked layout the matmul prefers: as it is (Fp32),
+// converted (Bf16) or quantised per output channel (Int8, symmetric, scale = max |w| / 127).
 class CpuLinearWeights : public LinearWeights {
 public:
-    const float* weight = nullptr;
     const float* bias = nullptr;
-    memory packed;              // Bf16 and Int8
+    memory packed;
     std::vector<float> scales;  // Int8: one per output channel
 };
 
@@ -64,17 +62,14 @@ public:
     std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
                                                   int out_features, int in_features) override {
         auto w = std::make_unique<CpuLinearWeights>();
-        w->weight = weight;
         w->bias = bias;
         w->out_features = out_features;
         w->in_features = in_features;
-        {
-            try {
-                pack(*w);
-            } catch (const dnnl::error& e) {
-                throw Error("oneDNN: cannot pack a " + std::to_string(out_features) + "x" +
-                            std::to_string(in_features) + " weight: " + e.what());
-            }
+        try {
+            pack(weight, *w);
+        } catch (const dnnl::error& e) {
+            throw Error("oneDNN: cannot pack a " + std::to_string(out_features) + "x" +
+                        std::to_string(in_features) + " weight: " + e.what());
         }
         return w;
     }
@@ -127,8 +122,6 @@ public:
         apply_threads();
         attention_heads(qkv, batch, seq, heads, head_dim, lengths, causal, out);
     }
-
-    bool reads_weights_in_place() const override { return false; }
 
     Precision precision() const override { return precision_; }
 
@@ -216,9 +209,10 @@ private:
         return DataType::f32;
     }
 
-    // Converts (Bf16) or quantises (Int8) the weight and reorders it once into the blocked layout
-    // that the matmul picks for it (`format_tag::any`; for s8 it carries oneDNN's compensation).
-    void pack(CpuLinearWeights& w) {
+    // Converts (Bf16) or quantises (Int8) the torch-layout weight and reorders it once into the
+    // blocked layout that the matmul picks for it (`format_tag::any`; for s8 it carries oneDNN's
+    // compensation).
+    void pack(const float* weight, CpuLinearWeights& w) {
         apply_threads();
         const int64_t k = w.in_features, n = w.out_features;
         const DataType weight_type = precision_ == Precision::Int8 ? DataType::s8
@@ -230,13 +224,13 @@ private:
         const dnnl::matmul::primitive_desc pd(desc, engine_);
         w.packed = memory(pd.weights_desc(), engine_);
         if (precision_ != Precision::Int8) {
-            memory torch_layout({{k, n}, DataType::f32, Dims{1, k}}, engine_, const_cast<float*>(w.weight));
+            memory torch_layout({{k, n}, DataType::f32, Dims{1, k}}, engine_, const_cast<float*>(weight));
             dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
         } else {
             std::vector<int8_t> quantized(size_t(n) * k);
             w.scales.resize(size_t(n));
             for (int64_t o = 0; o < n; ++o) {
-                const float* row = w.weight + o * k;
+                const float* row = weight + o * k;
                 const float amax = abs_max(row, k);
                 w.scales[o] = amax > 0.0f ? amax / 127.0f : 1.0f;
                 quantize_s8(row, k, 1.0f / w.scales[o], quantized.data() + o * k);
@@ -245,9 +239,9 @@ private:
             dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
         }
         stream_.wait();
-        // The float32 weight is not read again once packed: a bf16/int8 model must not also keep
-        // its float32 copy resident.
-        release_pages(w.weight, size_t(n) * k * sizeof(float));
+        // The float32 weight is not read again once packed: the model must not also keep it
+        // resident.
+        release_pages(weight, size_t(n) * k * sizeof(float));
     }
 
     // omp_set_num_threads sets the calling thread's team size: inference may run on any thread.

@@ -1,6 +1,5 @@
 // ClipModel: CLIP's vision and text towers (transformers' CLIPModel) over a compute Backend.
 #include <algorithm>
-#include <deque>
 #include <cmath>
 #include <mutex>
 #include <numeric>
@@ -151,13 +150,10 @@ private:
 
     std::vector<EncoderLayer> prepare_layers(const std::vector<EncoderLayerWeights>& layers) {
         std::vector<EncoderLayer> result;
-        std::vector<float> packed_then_dropped;
+        std::vector<float> qkv_weight;  // reused: the backend packs its own copy
         for (const EncoderLayerWeights& w : layers) {
             EncoderLayer& layer = result.emplace_back();
             layer.weights = &w;
-            // The stacked copy is dropped once packed, unless the backend reads it at every call.
-            std::vector<float>& qkv_weight =
-                backend_->reads_weights_in_place() ? qkv_weights_.emplace_back() : packed_then_dropped;
             layer.qkv = prepare(stacked_qkv(w, qkv_weight));
             layer.out_proj = prepare(w.out_proj);
             layer.fc1 = prepare(w.fc1);
@@ -271,7 +267,6 @@ private:
     std::unique_ptr<Backend> backend_;
     std::mutex mutex_;  // encode calls share the towers' preparation and the buffers below
     PreparedTower text_, vision_;
-    std::deque<std::vector<float>> qkv_weights_;  // stacked q|k|v, for a backend that reads in place
     std::vector<float> hidden_, qkv_, attended_, scratch_, patch_out_;
 };
 
