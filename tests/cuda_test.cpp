@@ -91,13 +91,14 @@ TEST(CudaHost, RowAndElementwiseLaunchShapes) {
 TEST(CudaHost, DeviceSelection) {
     const CudaProbe none{0, "CUDA driver version is insufficient for CUDA runtime version"};
     const CudaProbe two{2, ""};
-    EXPECT_EQ(select_device(Device::Cpu, none), Device::Cpu);
-    EXPECT_EQ(select_device(Device::Cpu, two), Device::Cpu);
-    EXPECT_EQ(select_device(Device::Auto, none), Device::Cpu);
-    EXPECT_EQ(select_device(Device::Auto, two), Device::Cuda);
-    EXPECT_EQ(select_device(Device::Cuda, two), Device::Cuda);
+    EXPECT_EQ(select_device(Device::Cpu, Precision::Fp32, none), Device::Cpu);
+    EXPECT_EQ(select_device(Device::Cpu, Precision::Fp32, two), Device::Cpu);
+    EXPECT_EQ(select_device(Device::Auto, Precision::Fp32, none), Device::Cpu);
+    EXPECT_EQ(select_device(Device::Auto, Precision::Bf16, two), Device::Cuda);
+    EXPECT_EQ(select_device(Device::Auto, Precision::Int8, two), Device::Cpu);  // no int8 on the GPU
+    EXPECT_EQ(select_device(Device::Cuda, Precision::Fp32, two), Device::Cuda);
     try {
-        select_device(Device::Cuda, none);
+        select_device(Device::Cuda, Precision::Fp32, none);
         ADD_FAILURE() << "cuda selected without a GPU";
     } catch (const Error& e) {
         const std::string message = e.what();

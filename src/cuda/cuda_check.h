@@ -12,6 +12,8 @@ namespace zeroclip {
 
 inline void cuda_check(cudaError_t status, const char* what) {
     if (status != cudaSuccess) {
+        // Clear a recoverable error (e.g. out of memory), or the next launch check reports it again.
+        cudaGetLastError();
         throw Error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(status));
     }
 }

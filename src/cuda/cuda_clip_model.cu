@@ -163,6 +163,9 @@ public:
         matmul_ = std::make_unique<cuda::Matmul>(stream_);
         logit_scale_ = std::exp(weights.logit_scale);
         upload_weights(weights);
+        // cudaMemcpy from pageable memory may return before its DMA lands, and stream_ (non-blocking)
+        // does not wait for the legacy stream: the first encode could read half-uploaded weights.
+        CUDA_CHECK(cudaDeviceSynchronize());
     }
 
     ~CudaClipModel() override {
@@ -192,6 +195,7 @@ public:
     Matrix encode_images(const float* pixel_values, int n) override {
         if (n < 0 || (n > 0 && !pixel_values)) throw Error("encode_images: invalid image batch");
         std::lock_guard<std::mutex> lock(mutex_);
+        drain_after_failure();
         const VisionConfig& vc = config_.vision;
         const int grid = vc.image_size / vc.patch_size;
         const int seq = grid * grid + 1;
@@ -242,6 +246,7 @@ public:
         const int n = static_cast<int>(token_ids.size());
         for (int i = 0; i < n; ++i) validate_token_ids(config_.text, token_ids[i], i);
         std::lock_guard<std::mutex> lock(mutex_);
+        drain_after_failure();
         const int projection = config_.projection_dim;
         Matrix result{n, projection, std::vector<float>(size_t(n) * projection)};
         if (n == 0) return result;
@@ -308,6 +313,10 @@ public:
     }
 
 private:
+    // A call that threw may have left work queued on stream_ that reads the buffers this call is
+    // about to rewrite or resize: let it finish first (free when the stream is idle).
+    void drain_after_failure() { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
     void upload_weights(const ClipWeights& w) {
         const TextConfig& tc = config_.text;
         const VisionConfig& vc = config_.vision;
@@ -446,7 +455,7 @@ private:
 std::unique_ptr<ClipModel> load_cuda_clip_model(const std::filesystem::path& model_dir, const ModelOptions& options) {
     if (options.precision == Precision::Int8) throw Error("device cuda: precision int8 is not supported (fp32, bf16)");
     const CudaProbe probe = probe_cuda();
-    if (probe.device_count == 0) select_device(Device::Cuda, probe);  // throws, saying why
+    if (probe.device_count == 0) select_device(Device::Cuda, options.precision, probe);  // throws, saying why
     ClipConfig config = ClipConfig::from_file(model_dir / "config.json");
     const int heads_dim_vision = config.vision.hidden_size / config.vision.num_attention_heads;
     const int heads_dim_text = config.text.hidden_size / config.text.num_attention_heads;

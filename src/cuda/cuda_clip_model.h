@@ -23,9 +23,10 @@ CudaProbe probe_cuda();
 
 bool cuda_device_available();
 
-// Device::Cpu or Device::Cuda for a request, given the probe. Auto falls back to the CPU;
-// an explicit Cuda request that cannot be met throws zeroclip::Error saying why.
-Device select_device(Device requested, const CudaProbe& probe);
+// Device::Cpu or Device::Cuda for a request, given the probe. Auto falls back to the CPU (also
+// for int8, which only the CPU runs); an explicit Cuda request without a GPU throws
+// zeroclip::Error saying why.
+Device select_device(Device requested, Precision precision, const CudaProbe& probe);
 
 // Both towers on GPU 0: weights uploaded once, activations resident on the device, cuBLASLt
 // matmuls with float32 accumulation. Precision::Fp32 keeps TF32 off (parity with the CPU);

@@ -7,10 +7,11 @@ namespace zeroclip {
 
 bool cuda_device_available() { return probe_cuda().device_count > 0; }
 
-Device select_device(Device requested, const CudaProbe& probe) {
+Device select_device(Device requested, Precision precision, const CudaProbe& probe) {
     switch (requested) {
     case Device::Cpu: return Device::Cpu;
-    case Device::Auto: return probe.device_count > 0 ? Device::Cuda : Device::Cpu;
+    case Device::Auto:  // the GPU path has no int8: the CPU has
+        return probe.device_count > 0 && precision != Precision::Int8 ? Device::Cuda : Device::Cpu;
     case Device::Cuda:
         if (probe.device_count > 0) return Device::Cuda;
         throw Error("device cuda: no usable CUDA GPU (" +

@@ -274,7 +274,7 @@ private:
 
 std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& model_dir, const ModelOptions& options) {
     if (options.threads < 0) throw Error("threads must be >= 0, got " + std::to_string(options.threads));
-    if (options.device != Device::Cpu && select_device(options.device, probe_cuda()) == Device::Cuda)
+    if (options.device != Device::Cpu && select_device(options.device, options.precision, probe_cuda()) == Device::Cuda)
         return load_cuda_clip_model(model_dir, options);
     std::unique_ptr<Backend> backend = make_cpu_backend(options.threads, options.precision);
     ClipConfig config = ClipConfig::from_file(model_dir / "config.json");
