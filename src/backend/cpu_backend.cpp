@@ -79,7 +79,7 @@ public:
         if (m == 0) return;
         apply_threads();
         const auto& w = static_cast<const CpuLinearWeights&>(weights);
-        matmul(source_from_f32(x, m, w.in_features, src_), m, w, y, DataType::f32, post_op, accumulate);
+        matmul(source_from_f32(x, m, w.in_features), m, w, y, DataType::f32, post_op, accumulate);
     }
 
     void layer_norm(const float* x, int m, int n, const LayerNormParams& norm, float* y) override {
@@ -113,7 +113,7 @@ public:
             intermediate_.resize(size_t(m) * n);
             matmul(normalized_source(x, m, fc1.in_features, norm), m, fc1, intermediate_.data(), DataType::f32,
                    activation, false);
-            matmul(source_from_f32(intermediate_.data(), m, n, src_), m, fc2, x, DataType::f32, PostOp::None, true);
+            matmul(source_from_f32(intermediate_.data(), m, n), m, fc2, x, DataType::f32, PostOp::None, true);
         }
     }
 
@@ -137,27 +137,21 @@ private:
     using LinearKey = std::tuple<int64_t, int64_t, int64_t, bool, PostOp, bool, DataType>;
 
     // A matmul's input in the precision's source type: float32 rows as they are, or converted to
-    // bf16, or quantised to s8 with one scale for the whole call (chosen from the rows' range
-    // and kept in source_scale_), written to `buffers`.
-    struct SourceBuffers {
-        std::vector<uint16_t> bf16;
-        std::vector<int8_t> s8;
-        std::vector<float> f32;
-    };
-
-    const void* source_from_f32(const float* x, int64_t m, int64_t k, SourceBuffers& buffers) {
+    // bf16 (in src_), or quantised to s8 (in src_) with one scale for the whole call, chosen from
+    // the rows' range and kept in source_scale_.
+    const void* source_from_f32(const float* x, int64_t m, int64_t k) {
         switch (precision_) {
         case Precision::Fp32: break;
         case Precision::Bf16:
-            buffers.bf16.resize(size_t(m * k));
-            convert_to_bf16(x, m * k, buffers.bf16.data());
-            return buffers.bf16.data();
+            src_.bf16.resize(size_t(m * k));
+            convert_to_bf16(x, m * k, src_.bf16.data());
+            return src_.bf16.data();
         case Precision::Int8: {
             const float amax = abs_max(x, m * k);
             source_scale_ = amax > 0.0f ? amax / 127.0f : 1.0f;
-            buffers.s8.resize(size_t(m * k));
-            quantize_s8(x, m * k, 1.0f / source_scale_, buffers.s8.data());
-            return buffers.s8.data();
+            src_.s8.resize(size_t(m * k));
+            quantize_s8(x, m * k, 1.0f / source_scale_, src_.s8.data());
+            return src_.s8.data();
         }
         }
         return x;
@@ -173,7 +167,7 @@ private:
         }
         src_.f32.resize(size_t(m * k));
         layer_norm_rows(x, m, static_cast<int>(k), norm.gamma, norm.beta, norm.eps, src_.f32.data());
-        return source_from_f32(src_.f32.data(), m, k, src_);
+        return source_from_f32(src_.f32.data(), m, k);
     }
 
     // y[m, n] (dst_type) = post_op(src * W^T + b) (+ y when accumulating), src in source_type().
@@ -295,7 +289,11 @@ private:
     std::string precision_note_;
     std::map<LinearKey, dnnl::matmul> linear_cache_;
     std::set<std::string> kernels_;
-    SourceBuffers src_;
+    struct SourceBuffers {  // matmul inputs converted from float32 (see source_from_f32)
+        std::vector<uint16_t> bf16;
+        std::vector<int8_t> s8;
+        std::vector<float> f32;
+    } src_;
     float source_scale_ = 1.0f;  // Int8: the scale of the last quantised source
     std::vector<uint16_t> intermediate_bf16_;
     std::vector<float> intermediate_, column_scales_;
