@@ -19,20 +19,9 @@ namespace {
 
 double min_cosine(Precision precision) { return precision == Precision::Bf16 ? 0.999 : 0.99; }
 
-double min_row_cosine(const Matrix& a, const Matrix& b) {
-    EXPECT_EQ(a.rows, b.rows);
-    EXPECT_EQ(a.cols, b.cols);
-    double worst = 1.0;
-    for (int r = 0; r < a.rows; ++r) {
-        double dot = 0, na = 0, nb = 0;
-        for (int c = 0; c < a.cols; ++c) {
-            dot += double(a.row(r)[c]) * b.row(r)[c];
-            na += double(a.row(r)[c]) * a.row(r)[c];
-            nb += double(b.row(r)[c]) * b.row(r)[c];
-        }
-        worst = std::min(worst, dot / std::sqrt(na * nb));
-    }
-    return worst;
+// The worst row's cosine between reduced-precision and fp32 embeddings (test_support's comparison).
+double min_row_cosine(const Matrix& reduced, const Matrix& fp32) {
+    return test::compare_rows(reduced, test::rows_of(fp32)).min_cosine;
 }
 
 ModelOptions with_precision(Precision precision) {
