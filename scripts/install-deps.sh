@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libdnnl-dev                      # oneDNN: matmul / attention kernels (AVX-512, AMX)
+  ocl-icd-opencl-dev               # oneDNN's CMake config runs FindOpenCL (libdnnl-dev only recommends it)
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev   # image decoders
   libutf8proc-dev libpcre2-dev     # tokenizer: Unicode normalisation, CLIP's split regex
   nlohmann-json3-dev libcli11-dev  # JSON (configs, safetensors headers), command line
