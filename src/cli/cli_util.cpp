@@ -91,6 +91,10 @@ ModelOptions model_options(const RunOptions& options) {
     return out;
 }
 
+ImageRunOptions image_run_options(const RunOptions& options) {
+    return {options.batch_size, options.threads};
+}
+
 Clip open_clip(const std::filesystem::path& model_dir, const RunOptions& options) {
     Clip clip = Clip::open(model_dir, model_options(options));
     const std::string note = clip.model().precision_note();

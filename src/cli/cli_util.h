@@ -10,6 +10,7 @@
 #include "zeroclip/clip.h"
 #include "zeroclip/image_batches.h"
 #include "zeroclip/model.h"
+#include "zeroclip/pipelines.h"
 
 namespace zeroclip::cli {
 
@@ -47,6 +48,7 @@ struct RunOptions {
 
 void add_run_options(CLI::App& command, RunOptions& options);
 ModelOptions model_options(const RunOptions& options);
+ImageRunOptions image_run_options(const RunOptions& options);
 
 // Clip::open with the options, noting on stderr when the model runs in another precision than
 // the one asked for (a CPU without bf16 or int8 instructions).

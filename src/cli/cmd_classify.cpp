@@ -3,8 +3,6 @@
 #include <iostream>
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "zeroclip/eval.h"
@@ -25,20 +23,16 @@ struct ClassifyOptions {
     std::vector<std::string> inputs;
 };
 
-void print_result(const std::string& image, const std::vector<Prediction>& predictions,
-                  const std::vector<std::string>& labels, bool json) {
+void print_result(const ZeroShotClassifier& classifier, const Classification& result, bool json) {
     if (json) {
-        nlohmann::json out = {{"image", image}, {"predictions", nlohmann::json::array()}};
-        for (const auto& p : predictions)
-            out["predictions"].push_back({{"label", labels[p.index]}, {"score", p.score}});
-        std::cout << out.dump() << "\n";
+        std::cout << classifier.to_json(result) << "\n";
         return;
     }
-    std::cout << image << "\n";
-    for (const auto& p : predictions) {
+    std::cout << result.image << "\n";
+    for (const auto& p : result.predictions) {
         char score[32];
         std::snprintf(score, sizeof score, "%8.4f", p.score);
-        std::cout << "  " << score << "  " << labels[p.index] << "\n";
+        std::cout << "  " << score << "  " << classifier.labels()[p.index] << "\n";
     }
 }
 
@@ -51,23 +45,17 @@ int run_classify(const ClassifyOptions& options) {
     for (const auto& t : templates) apply_template(t, "");  // reject templates without {} early
 
     Clip clip = open_clip(resolve_model(options.run.model), options.run);
-    const Matrix weights = class_weights(clip, labels, templates);
+    ZeroShotClassifier classifier(clip, labels, templates);
 
     std::vector<ImageFailure> failures;
     const auto paths = expand_image_paths(options.inputs, failures);
     int status = failures.empty() ? 0 : 1;
     for (const auto& f : failures) report_failure(f);
     if (paths.empty()) throw Error("no images to classify");
-    for_each_image_batch(
-        paths, clip.preprocess_config(), options.run.batch_size, options.run.threads,
-        [&](ImageBatch& batch) {
-            Matrix embeds = clip.model().encode_images(batch.pixel_values.data(),
-                                                       static_cast<int>(batch.paths.size()));
-            l2_normalize_rows(embeds);
-            const Matrix probs = zero_shot_probabilities(embeds, weights, clip.logit_scale());
-            for (int i = 0; i < probs.rows; ++i)
-                print_result(batch.paths[i].string(), top_k(probs.row(i), probs.cols, options.top_k),
-                             labels, options.json);
+    classifier.classify_files(
+        paths, image_run_options(options.run), options.top_k,
+        [&](const Classification& result) {
+            print_result(classifier, result, options.json);
             std::cout.flush();
         },
         [&](const ImageFailure& f) { report_failure(f), status = 1; });

@@ -37,16 +37,10 @@ int run_embed(const EmbedOptions& options) {
         const auto paths = expand_image_paths(options.inputs, failures);
         for (const auto& f : failures) report_failure(f);
         if (!failures.empty()) status = 1;
-        for_each_image_batch(
-            paths, clip.preprocess_config(), options.run.batch_size, options.run.threads,
-            [&](ImageBatch& batch) {
-                const Matrix part = clip.model().encode_images(batch.pixel_values.data(),
-                                                               static_cast<int>(batch.paths.size()));
-                embeds.data.insert(embeds.data.end(), part.data.begin(), part.data.end());
-                embeds.rows += part.rows;
-                for (const auto& p : batch.paths) row_names.push_back(p.string());
-            },
-            [&](const ImageFailure& f) { report_failure(f), status = 1; });
+        ImageEmbeddings images = embed_image_files(clip, paths, image_run_options(options.run),
+                                                   [&](const ImageFailure& f) { report_failure(f), status = 1; });
+        embeds = std::move(images.embeddings);
+        for (const auto& p : images.paths) row_names.push_back(p.string());
         if (embeds.rows == 0) throw Error("no image could be read; " + options.output + " not written");
     }
     if (options.normalize) l2_normalize_rows(embeds);
