@@ -9,6 +9,8 @@ packages=(
   libutf8proc-dev libpcre2-dev     # tokenizer: Unicode normalisation, CLIP's split regex
   nlohmann-json3-dev libcli11-dev  # JSON (configs, safetensors headers), command line
   libcurl4-openssl-dev             # downloading models from the Hugging Face Hub
+  libsqlite3-dev                   # the photo index's database (zeroclip index / search / dedup)
+  libhnswlib-dev                   # approximate nearest-neighbour search over the index (header-only)
   libgtest-dev                     # tests
 )
 sudo=""

@@ -16,6 +16,7 @@
 #include "zeroclip/image.h"
 #include "zeroclip/image_batches.h"
 #include "zeroclip/model.h"
+#include "zeroclip/index.h"
 #include "zeroclip/pipelines.h"
 #include "zeroclip/preprocess.h"
 #include "zeroclip/tokenizer.h"

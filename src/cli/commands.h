@@ -18,5 +18,8 @@ void add_models_command(CLI::App& app, Action& run);
 void add_download_command(CLI::App& app, Action& run);
 void add_eval_command(CLI::App& app, Action& run);
 void add_bench_command(CLI::App& app, Action& run);
+void add_index_command(CLI::App& app, Action& run);
+void add_search_command(CLI::App& app, Action& run);
+void add_dedup_command(CLI::App& app, Action& run);
 
 }  // namespace zeroclip::cli

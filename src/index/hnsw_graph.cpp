@@ -1,0 +1,215 @@
+// HNSW sidecar: build, update, validated load and atomic save.
+#include "index/hnsw_graph.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <hnswlib/hnswlib.h>
+
+#include "zeroclip/error.h"
+#include "zeroclip/eval.h"
+
+namespace zeroclip::index {
+
+std::string file_checksum(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(path.string() + ": cannot open");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        ::close(fd);
+        throw Error(path.string() + ": cannot stat");
+    }
+    const size_t size = static_cast<size_t>(st.st_size);
+    ContentHash h;
+    if (size == 0) {
+        h = hash_bytes({});
+    } else {
+        void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (data == MAP_FAILED) {
+            ::close(fd);
+            throw Error(path.string() + ": cannot map");
+        }
+        ::madvise(data, size, MADV_SEQUENTIAL);
+        h = hash_bytes({static_cast<const uint8_t*>(data), size}, 0x686e7377);
+        ::munmap(data, size);
+    }
+    ::close(fd);
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(h.hi),
+                  static_cast<unsigned long long>(h.lo));
+    return hex;
+}
+
+HnswGraph::HnswGraph(int dim) : dim_(dim), space_(std::make_unique<hnswlib::InnerProductSpace>(dim)) {}
+
+HnswGraph::HnswGraph(int dim, size_t capacity, int m, int ef_construction) : HnswGraph(dim) {
+    graph_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), std::max<size_t>(capacity, 1), m,
+                                                               ef_construction);
+}
+
+HnswGraph::~HnswGraph() = default;
+
+namespace {
+
+// The fixed header hnswlib's saveIndex writes, field by field.
+struct GraphHeader {
+    size_t offset_level0, max_elements, count, size_per_element, label_offset, offset_data;
+    int max_level;
+    unsigned enter_point;
+    size_t max_m, max_m0, m;
+    double mult;
+    size_t ef_construction;
+};
+
+template <typename T> bool read_pod(std::ifstream& in, T& value) {
+    return static_cast<bool>(in.read(reinterpret_cast<char*>(&value), sizeof value));
+}
+
+bool read_header(const std::filesystem::path& path, GraphHeader& h) {
+    std::ifstream in(path, std::ios::binary);
+    return read_pod(in, h.offset_level0) && read_pod(in, h.max_elements) && read_pod(in, h.count) &&
+           read_pod(in, h.size_per_element) && read_pod(in, h.label_offset) && read_pod(in, h.offset_data) &&
+           read_pod(in, h.max_level) && read_pod(in, h.enter_point) && read_pod(in, h.max_m) &&
+           read_pod(in, h.max_m0) && read_pod(in, h.m) && read_pod(in, h.mult) && read_pod(in, h.ef_construction);
+}
+
+}  // namespace
+
+std::unique_ptr<HnswGraph> HnswGraph::load(const std::filesystem::path& path, int dim, const GraphFileRecord& record,
+                                           std::string& reason) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    if (ec) {
+        reason = "missing";
+        return nullptr;
+    }
+    if (record.checksum.empty()) {
+        reason = "not recorded in the database";
+        return nullptr;
+    }
+    if (bytes != record.bytes) {
+        reason = "size " + std::to_string(bytes) + " bytes, the database recorded " + std::to_string(record.bytes);
+        return nullptr;
+    }
+    GraphHeader h{};
+    if (!read_header(path, h)) {
+        reason = "truncated header";
+        return nullptr;
+    }
+    const size_t links0 = h.max_m0 * sizeof(unsigned) + sizeof(unsigned);
+    if (h.m != static_cast<size_t>(record.m) || h.max_m != h.m || h.max_m0 != 2 * h.m || h.offset_level0 != 0 ||
+        h.offset_data != links0 || h.label_offset != links0 + dim * sizeof(float) ||
+        h.size_per_element != h.label_offset + sizeof(size_t) || (h.count > 0 && h.enter_point >= h.count)) {
+        reason = "header does not fit a " + std::to_string(dim) + "-d graph";
+        return nullptr;
+    }
+    if (file_checksum(path) != record.checksum) {
+        reason = "checksum differs from the database's record";
+        return nullptr;
+    }
+    std::unique_ptr<HnswGraph> graph(new HnswGraph(dim));
+    try {
+        graph->graph_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(graph->space_.get(), path.string(), false,
+                                                                          std::max<size_t>(h.count, 1));
+    } catch (const std::exception& e) {
+        reason = e.what();
+        return nullptr;
+    }
+    return graph;
+}
+
+GraphFileRecord HnswGraph::save(const std::filesystem::path& path, int64_t generation) const {
+    const std::filesystem::path temp = path.string() + ".tmp" + std::to_string(::getpid());
+    graph_->saveIndex(temp.string());
+    {
+        // saveIndex does not report write errors: check that the whole file arrived.
+        std::error_code ec;
+        const auto bytes = std::filesystem::file_size(temp, ec);
+        const size_t expected_min = 13 * 8 + graph_->cur_element_count * graph_->size_data_per_element_;
+        if (ec || bytes < expected_min) {
+            std::filesystem::remove(temp, ec);
+            throw Error(path.string() + ": cannot write the search graph (disk full?)");
+        }
+        const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ::fsync(fd);
+            ::close(fd);
+        }
+    }
+    GraphFileRecord record;
+    record.generation = generation;
+    record.bytes = std::filesystem::file_size(temp);
+    record.checksum = file_checksum(temp);
+    record.m = static_cast<int>(graph_->M_);
+    std::error_code ec;
+    std::filesystem::rename(temp, path, ec);
+    if (ec) {
+        std::filesystem::remove(temp, ec);
+        throw Error(path.string() + ": cannot write the search graph: " + ec.message());
+    }
+    return record;
+}
+
+void HnswGraph::add(const std::vector<int64_t>& ids, const std::vector<float>& vectors, int threads) {
+    if (ids.empty()) return;
+    const size_t needed = graph_->cur_element_count + ids.size();
+    if (needed > graph_->max_elements_) graph_->resizeIndex(std::max(needed, graph_->max_elements_ + graph_->max_elements_ / 4));
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    size_t first = 0;
+    if (graph_->cur_element_count == 0) {
+        // The first point goes in alone: it becomes hnswlib's entry point.
+        graph_->addPoint(vectors.data(), static_cast<hnswlib::labeltype>(ids[0]));
+        first = 1;
+    }
+    std::atomic<size_t> next{first};
+    auto worker = [&] {
+        for (size_t i; (i = next.fetch_add(1)) < ids.size();)
+            graph_->addPoint(vectors.data() + i * dim_, static_cast<hnswlib::labeltype>(ids[i]));
+    };
+    std::vector<std::jthread> pool;
+    for (int t = 1; t < threads && ids.size() - first > 256; ++t) pool.emplace_back(worker);
+    worker();
+}
+
+void HnswGraph::remove(int64_t id) {
+    const auto label = static_cast<hnswlib::labeltype>(id);
+    if (graph_->label_lookup_.count(label) == 0) return;
+    if (graph_->isMarkedDeleted(graph_->label_lookup_[label])) return;
+    graph_->markDelete(label);
+}
+
+size_t HnswGraph::size() const { return graph_->cur_element_count; }
+size_t HnswGraph::deleted() const { return graph_->num_deleted_; }
+
+std::vector<std::pair<float, int64_t>> HnswGraph::search(const float* query, size_t k, size_t ef) const {
+    graph_->setEf(std::max(ef, k));
+    auto queue = graph_->searchKnn(query, k);
+    std::vector<std::pair<float, int64_t>> out(queue.size());
+    for (size_t i = queue.size(); i-- > 0; queue.pop())
+        out[i] = {1.0f - queue.top().first, static_cast<int64_t>(queue.top().second)};
+    return out;
+}
+
+RowLayout HnswGraph::rows() const {
+    RowLayout layout;
+    layout.base = graph_->data_level0_memory_ + graph_->offsetData_;
+    layout.stride = graph_->size_data_per_element_;
+    layout.count = graph_->cur_element_count;
+    layout.dim = dim_;
+    if (graph_->num_deleted_ > 0) layout.skip = [g = graph_.get()](size_t i) { return g->isMarkedDeleted(i); };
+    return layout;
+}
+
+int64_t HnswGraph::id_at(size_t position) const {
+    return static_cast<int64_t>(graph_->getExternalLabel(static_cast<hnswlib::tableint>(position)));
+}
+
+}  // namespace zeroclip::index

@@ -1,0 +1,67 @@
+// index/hnsw_graph.h - the approximate-search sidecar: an hnswlib graph over unit vectors
+// (inner product), labelled by database row id, saved beside the database and loaded only
+// after its size and checksum match what the database recorded (hnswlib's loader trusts its
+// input: a damaged file would otherwise be read out of bounds).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "index/exact_search.h"
+
+namespace hnswlib {
+template <typename T> class HierarchicalNSW;
+class InnerProductSpace;
+}  // namespace hnswlib
+
+namespace zeroclip::index {
+
+// What the database records about the sidecar file it trusts.
+struct GraphFileRecord {
+    int64_t generation = -1;  // the database generation the graph reflects
+    uint64_t bytes = 0;
+    std::string checksum;     // 32 hex digits of hash_bytes over the whole file
+    int m = 0;
+};
+
+class HnswGraph {
+public:
+    HnswGraph(int dim, size_t capacity, int m, int ef_construction);
+    ~HnswGraph();
+
+    // Loads `path` when its size and checksum match `record` and its header fits `dim`;
+    // otherwise returns nullptr and says why in `reason`.
+    static std::unique_ptr<HnswGraph> load(const std::filesystem::path& path, int dim,
+                                           const GraphFileRecord& record, std::string& reason);
+    // Writes the graph to `path` atomically (temporary file renamed into place) and returns
+    // the record to store in the database.
+    GraphFileRecord save(const std::filesystem::path& path, int64_t generation) const;
+
+    // Adds rows on `threads` workers (hnswlib's insertion is thread-safe for distinct labels).
+    void add(const std::vector<int64_t>& ids, const std::vector<float>& vectors, int threads);
+    void remove(int64_t id);  // no-op when absent
+    size_t size() const;      // entries, tombstoned ones included
+    size_t deleted() const;
+    int dim() const { return dim_; }
+
+    // Best first: (score = inner product, row id).
+    std::vector<std::pair<float, int64_t>> search(const float* query, size_t k, size_t ef) const;
+
+    // The graph's own copy of the vectors, for exact search without a second copy in memory.
+    RowLayout rows() const;
+    int64_t id_at(size_t position) const;
+
+private:
+    HnswGraph(int dim);
+    int dim_;
+    std::unique_ptr<hnswlib::InnerProductSpace> space_;
+    std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;
+};
+
+// hash_bytes of a whole file (memory-mapped), as 32 hex digits.
+std::string file_checksum(const std::filesystem::path& path);
+
+}  // namespace zeroclip::index
