@@ -269,3 +269,22 @@ TEST_F(IndexGraphTest, StaleGraphIsUpdatedFromTheDatabase) {
     EXPECT_EQ(paths.count(photos() / "added.jpg"), 1u);
     EXPECT_EQ(paths.size(), index.stats().images);
 }
+
+TEST_F(IndexGraphTest, MetadataChangesKeepTheGraphFile) {
+    Index index = create();
+    index.add(*clip_, {photos().string()});
+    const fs::path graph = db().string() + ".hnsw";
+    const auto written = fs::last_write_time(graph);
+    const std::string bytes = test::read_file(graph);
+    fs::last_write_time(photos() / "png_rgb.png", fs::last_write_time(photos() / "png_rgb.png") + std::chrono::hours(1));
+    fs::rename(photos() / "bmp_24.bmp", photos() / "renamed.bmp");
+    const AddProgress p = index.add(*clip_, {photos().string()});
+    EXPECT_EQ(p.to_encode, 0u);
+    EXPECT_EQ(p.reused, 1u);
+    EXPECT_TRUE(index.stats().graph_current);
+    EXPECT_EQ(fs::last_write_time(graph), written);
+    EXPECT_EQ(test::read_file(graph), bytes);
+    Index reopened = Index::open(db(), graph_options());
+    expect_graph_equals_exact(reopened);
+    EXPECT_TRUE(notes_.empty());
+}

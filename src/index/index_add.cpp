@@ -165,7 +165,9 @@ AddProgress Index::add(Clip& clip, const std::vector<std::string>& inputs, const
     progress.to_encode = to_encode.size();
     report();
     if (to_encode.empty()) {
-        impl.refresh();
+        // Bring the graph up to date now rather than at the first search, unless nothing changed
+        // (then re-indexing an unchanged tree costs no graph load).
+        if (progress.reused + progress.removed > 0) impl.refresh();
         return progress;
     }
 

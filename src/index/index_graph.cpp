@@ -1,6 +1,7 @@
 // Keeping the vectors in memory current: the dense matrix of a small collection, or the HNSW
 // graph, loaded from its sidecar file when the database vouches for it, updated with the rows
 // added and removed since, and rebuilt from the database when missing, stale or damaged.
+#include <optional>
 #include <thread>
 
 #include "index/index_impl.h"
@@ -76,12 +77,13 @@ void Index::Impl::update_graph() {
         graph = index::HnswGraph::load(graph_path(), dim, record, reason);
         if (graph) {
             graph_generation = record.generation;
+            graph_on_disk = true;
         } else if (reason != "missing" || record.generation >= 0) {
             note(graph_path().string() + ": " + reason + "; rebuilding it from the database");
         }
     }
 
-    bool changed = false;
+    bool rows_changed = false;
     db.exec("BEGIN");  // one snapshot for the generation and the rows read
     int64_t snapshot = 0;
     try {
@@ -100,12 +102,13 @@ void Index::Impl::update_graph() {
         };
         if (!graph) {
             graph = std::make_unique<index::HnswGraph>(dim, live, options.hnsw_m, options.hnsw_ef_construction);
+            graph_on_disk = false;
             store.for_each_live_vector(collect);
-            changed = true;
+            rows_changed = true;
         } else if (graph_generation != snapshot) {
             for (int64_t id : removed) graph->remove(id);
             store.for_each_added_since(graph_generation, collect);
-            changed = true;
+            rows_changed = !removed.empty() || !ids.empty();
         }
         db.exec("COMMIT");
         graph->add(ids, vectors, threads());
@@ -114,16 +117,26 @@ void Index::Impl::update_graph() {
         graph.reset();
         throw;
     }
+    if (rows_changed) graph_on_disk = false;
+    const bool record_current = graph_generation == snapshot && graph_on_disk;
     loaded_generation = graph_generation = snapshot;
-    if (!changed || options.read_only) return;
+    if (options.read_only || record_current) return;
     try {
-        const index::GraphFileRecord saved = graph->save(graph_path(), snapshot);
+        // The file is written before the write transaction, which then only records it: a
+        // concurrent add is never kept waiting for a large graph to reach the disk.
+        std::optional<index::GraphFileRecord> saved;
+        if (!graph_on_disk) saved = graph->save(graph_path(), snapshot);
         index::Transaction t(db);
-        store.set_meta("hnsw_generation", std::to_string(saved.generation));
-        store.set_meta("hnsw_bytes", std::to_string(saved.bytes));
-        store.set_meta("hnsw_checksum", saved.checksum);
-        store.set_meta("hnsw_m", std::to_string(saved.m));
+        store.set_meta("hnsw_generation", std::to_string(snapshot));
+        if (saved) {
+            // Otherwise only metadata changed since the file was written (touched or moved
+            // files): the file stays, the record moves on.
+            store.set_meta("hnsw_bytes", std::to_string(saved->bytes));
+            store.set_meta("hnsw_checksum", saved->checksum);
+            store.set_meta("hnsw_m", std::to_string(saved->m));
+        }
         t.commit();
+        graph_on_disk = true;
     } catch (const Error& e) {
         // The graph is a cache: searching goes on with the one in memory.
         note(std::string("cannot save the search graph: ") + e.what());

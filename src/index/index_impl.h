@@ -24,6 +24,7 @@ struct Index::Impl {
     int64_t loaded_generation = -1;
     std::unique_ptr<index::HnswGraph> graph;  // when the collection is at the threshold or above
     int64_t graph_generation = -1;            // the generation `graph` reflects
+    bool graph_on_disk = false;               // the .hnsw file (as recorded) holds `graph`
     std::vector<int64_t> dense_ids;           // otherwise: ids and unit vectors of live rows
     std::vector<float> dense_vectors;
 
