@@ -234,11 +234,13 @@ TEST_F(IndexGraphTest, DamagedOrMissingGraphFilesAreRebuilt) {
     reopen_and_check("header");
     fs::remove(graph);
     reopen_and_check("missing");
-    // A good file is loaded without a note.
+    // A good file is loaded as it is: no note, not rebuilt (not rewritten).
     notes_.clear();
+    const auto written = fs::last_write_time(graph);
     Index index = Index::open(db(), graph_options());
     expect_graph_equals_exact(index);
     EXPECT_TRUE(notes_.empty());
+    EXPECT_EQ(fs::last_write_time(graph), written);
 }
 
 TEST_F(IndexGraphTest, StaleGraphIsUpdatedFromTheDatabase) {
@@ -287,4 +289,5 @@ TEST_F(IndexGraphTest, MetadataChangesKeepTheGraphFile) {
     Index reopened = Index::open(db(), graph_options());
     expect_graph_equals_exact(reopened);
     EXPECT_TRUE(notes_.empty());
+    EXPECT_EQ(fs::last_write_time(graph), written);
 }

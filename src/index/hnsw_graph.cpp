@@ -117,8 +117,11 @@ std::unique_ptr<HnswGraph> HnswGraph::load(const std::filesystem::path& path, in
     }
     std::unique_ptr<HnswGraph> graph(new HnswGraph(dim));
     try {
-        graph->graph_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(graph->space_.get(), path.string(), false,
-                                                                          std::max<size_t>(h.count, 1));
+        // hnswlib 0.6.2's loading constructor leaves num_deleted_ uninitialised before counting
+        // the deleted marks into it: start from the bare constructor and zero it first.
+        graph->graph_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(graph->space_.get());
+        graph->graph_->num_deleted_ = 0;
+        graph->graph_->loadIndex(path.string(), graph->space_.get(), std::max<size_t>(h.count, 1));
     } catch (const std::exception& e) {
         reason = e.what();
         return nullptr;

@@ -1,0 +1,260 @@
+// index_bench: the photo index's measured targets.
+//
+//   build/index_bench vectors --n 100000 [--dim 512] [--clusters 2000] [--queries 200]
+//                     [--ef 32,64,128,256] [--threads 2] [--db /tmp/index_bench.zcdb]
+//     clustered unit vectors written to an index database, then: HNSW build time, open time and
+//     memory, recall@10 of HNSW against exact search and single-threaded query latency per ef,
+//     exact search time and the bandwidth it reaches against the machine's measured read bandwidth.
+//   build/index_bench reindex --files 10000 [--dir /tmp/index_bench_tree]
+//     a tree of distinct small JPEGs indexed with the fixture model, then the re-index of the
+//     unchanged tree, timed.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "index/index_store.h"
+#include "zeroclip/zeroclip.h"
+
+namespace fs = std::filesystem;
+using namespace zeroclip;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+long rss_kib() {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return 0;
+}
+
+std::map<std::string, std::string> parse_args(int argc, char** argv, int first) {
+    std::map<std::string, std::string> out;
+    for (int i = first; i + 1 < argc; i += 2) out[argv[i]] = argv[i + 1];
+    return out;
+}
+
+std::string arg(const std::map<std::string, std::string>& args, const std::string& key, const std::string& fallback) {
+    const auto it = args.find(key);
+    return it == args.end() ? fallback : it->second;
+}
+
+// Unit vectors in `clusters` groups around centres that share a common direction, so that
+// unrelated vectors still have positive cosine (as CLIP embeddings do: ~0.5 between random
+// photos, ~0.8 within a class).
+class ClusteredVectors {
+public:
+    ClusteredVectors(int dim, int clusters, uint32_t seed) : dim_(dim), rng_(seed) {
+        std::normal_distribution<float> normal;
+        std::vector<float> common(dim);
+        for (auto& x : common) x = normal(rng_);
+        unit(common.data());
+        centres_.resize(static_cast<size_t>(clusters) * dim);
+        for (int c = 0; c < clusters; ++c) {
+            float* centre = centres_.data() + static_cast<size_t>(c) * dim;
+            for (int d = 0; d < dim; ++d) centre[d] = normal(rng_);
+            unit(centre);
+            for (int d = 0; d < dim; ++d) centre[d] = 0.7f * common[d] + 0.7f * centre[d];
+            unit(centre);
+        }
+    }
+    void next(float* out) {
+        std::normal_distribution<float> normal;
+        const float* centre = centres_.data() + (rng_() % (centres_.size() / dim_)) * dim_;
+        const float sigma = 0.55f / std::sqrt(static_cast<float>(dim_));
+        for (int d = 0; d < dim_; ++d) out[d] = centre[d] + sigma * normal(rng_);
+        unit(out);
+    }
+
+private:
+    void unit(float* v) const {
+        double n = 0;
+        for (int d = 0; d < dim_; ++d) n += double(v[d]) * v[d];
+        for (int d = 0; d < dim_; ++d) v[d] = static_cast<float>(v[d] / std::sqrt(n));
+    }
+    int dim_;
+    std::mt19937 rng_;
+    std::vector<float> centres_;
+};
+
+// Sequential read bandwidth of `threads` threads over a buffer far larger than the caches.
+double measure_read_bandwidth(int threads, size_t bytes) {
+    std::vector<uint64_t> buffer(bytes / 8, 1);
+    double best = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+        std::atomic<uint64_t> sink{0};
+        const auto start = Clock::now();
+        {
+            std::vector<std::jthread> pool;
+            for (int t = 0; t < threads; ++t)
+                pool.emplace_back([&, t] {
+                    const size_t begin = buffer.size() * t / threads, end = buffer.size() * (t + 1) / threads;
+                    uint64_t a = 0, b = 0, c = 0, d = 0;
+                    for (size_t i = begin; i + 4 <= end; i += 4) a += buffer[i], b += buffer[i + 1], c += buffer[i + 2], d += buffer[i + 3];
+                    sink += a + b + c + d;
+                });
+        }
+        best = std::max(best, static_cast<double>(bytes) / seconds_since(start) / 1e9);
+    }
+    return best;
+}
+
+IndexModel synthetic_model(int dim) {
+    IndexModel model;
+    model.id = "synthetic";
+    model.fingerprint = "00000000000000000000000000000000";
+    model.precision = "fp32";
+    model.dim = dim;
+    return model;
+}
+
+int run_vectors(const std::map<std::string, std::string>& args) {
+    const size_t n = std::stoul(arg(args, "--n", "100000"));
+    const int dim = std::stoi(arg(args, "--dim", "512"));
+    const int clusters = std::stoi(arg(args, "--clusters", "2000"));
+    const int queries = std::stoi(arg(args, "--queries", "200"));
+    const int threads = std::stoi(arg(args, "--threads", "2"));
+    const fs::path db = arg(args, "--db", "/tmp/index_bench.zcdb");
+    std::vector<int> efs;
+    {
+        std::stringstream list(arg(args, "--ef", "32,64,128,256"));
+        for (std::string item; std::getline(list, item, ',');) efs.push_back(std::stoi(item));
+    }
+    for (const char* suffix : {"", "-wal", "-shm", ".hnsw", ".lock"}) fs::remove(db.string() + suffix);
+
+    ClusteredVectors source(dim, clusters, 42);
+    auto start = Clock::now();
+    {
+        const IndexModel model = synthetic_model(dim);
+        index::IndexStore store(db, &model, false);
+        std::vector<float> v(dim);
+        for (size_t done = 0; done < n;) {
+            index::Transaction t(store.db());
+            const int64_t generation = store.next_generation();
+            for (size_t i = 0; i < 20000 && done < n; ++i, ++done) {
+                source.next(v.data());
+                ContentHash hash{done, 0};
+                store.insert("/synthetic/" + std::to_string(done) + ".jpg", 1, 1, hash, v.data(), generation);
+            }
+            t.commit();
+        }
+    }
+    const double insert_s = seconds_since(start);
+
+    IndexOptions options;
+    options.hnsw_threshold = 0;
+    options.threads = threads;
+    options.on_note = [](const std::string& note) { std::cerr << "index_bench: note: " << note << "\n"; };
+    start = Clock::now();
+    {
+        Index index = Index::open(db, options);
+        index.update_graph();
+    }
+    const double build_s = seconds_since(start);
+
+    const long rss_before = rss_kib();
+    start = Clock::now();
+    Index index = Index::open(db, options);
+    index.update_graph();  // loads the .hnsw file after checking it against the database
+    const double open_s = seconds_since(start);
+    const double open_mib = (rss_kib() - rss_before) / 1024.0;
+    const double vector_mib = static_cast<double>(n) * dim * 4 / (1024.0 * 1024.0);
+
+    std::vector<std::vector<float>> qs(queries, std::vector<float>(dim));
+    for (auto& q : qs) source.next(q.data());
+    std::vector<std::set<int64_t>> truth(queries);
+    SearchOptions exact;
+    exact.top_k = 10;
+    exact.exact = true;
+    start = Clock::now();
+    for (int q = 0; q < queries; ++q)
+        for (const auto& hit : index.search(qs[q], exact)) truth[q].insert(hit.row);
+    const double exact_ms = seconds_since(start) * 1000 / queries;
+    const double bandwidth = measure_read_bandwidth(threads, std::min<size_t>(2ull << 30, std::max<size_t>(512ull << 20, n * dim * 4)));
+
+    std::printf("{\"n\": %zu, \"dim\": %d, \"clusters\": %d, \"threads\": %d, \"insert_s\": %.2f, \"build_s\": %.2f, "
+                "\"open_s\": %.2f, \"open_mib\": %.0f, \"vector_mib\": %.0f, \"open_ratio\": %.3f, "
+                "\"exact_ms\": %.2f, \"exact_vector_gb_s\": %.2f, \"read_bandwidth_gb_s\": %.2f}\n",
+                n, dim, clusters, threads, insert_s, build_s, open_s, open_mib, vector_mib, open_mib / vector_mib, exact_ms,
+                static_cast<double>(n) * dim * 4 / (exact_ms / 1000) / 1e9, bandwidth);
+    for (int ef : efs) {
+        SearchOptions approximate;
+        approximate.top_k = 10;
+        approximate.ef_search = ef;
+        size_t found = 0;
+        std::vector<double> latencies;
+        for (int q = 0; q < queries; ++q) {
+            const auto t0 = Clock::now();
+            const auto hits = index.search(qs[q], approximate);
+            latencies.push_back(seconds_since(t0) * 1000);
+            for (const auto& hit : hits) found += truth[q].count(hit.row);
+        }
+        std::sort(latencies.begin(), latencies.end());
+        double mean = 0;
+        for (double l : latencies) mean += l / latencies.size();
+        std::printf("{\"ef\": %d, \"recall_at_10\": %.4f, \"latency_ms_mean\": %.3f, \"latency_ms_p50\": %.3f, "
+                    "\"latency_ms_p99\": %.3f}\n",
+                    ef, static_cast<double>(found) / (10.0 * queries), mean, latencies[latencies.size() / 2],
+                    latencies[latencies.size() * 99 / 100]);
+    }
+    return 0;
+}
+
+int run_reindex(const std::map<std::string, std::string>& args) {
+    const int files = std::stoi(arg(args, "--files", "10000"));
+    const fs::path dir = arg(args, "--dir", "/tmp/index_bench_tree");
+    const fs::path model_dir = arg(args, "--model", std::string(ZEROCLIP_SOURCE_DIR) + "/tests/fixtures/models/clip-f32-quickgelu");
+    const fs::path db = dir.string() + ".zcdb";
+    fs::remove_all(dir);
+    for (const char* suffix : {"", "-wal", "-shm", ".hnsw", ".lock"}) fs::remove(db.string() + suffix);
+    std::ifstream in(std::string(ZEROCLIP_SOURCE_DIR) + "/tests/fixtures/images/jpeg_baseline.jpg", std::ios::binary);
+    const std::string jpeg((std::istreambuf_iterator<char>(in)), {});
+    for (int i = 0; i < files; ++i) {
+        const fs::path sub = dir / ("folder" + std::to_string(i % 100));
+        fs::create_directories(sub);
+        std::ofstream(sub / ("photo" + std::to_string(i) + ".jpg"), std::ios::binary) << jpeg << i;
+    }
+    Clip clip = Clip::open(model_dir);
+    Index index = Index::create(db, describe_model(model_dir.string(), model_dir, clip));
+    auto start = Clock::now();
+    const AddProgress first = index.add(clip, {dir.string()});
+    const double first_s = seconds_since(start);
+    start = Clock::now();
+    const AddProgress again = index.add(clip, {dir.string()});
+    const double again_s = seconds_since(start);
+    std::printf("{\"files\": %d, \"first_index_s\": %.2f, \"encoded\": %zu, \"reindex_unchanged_s\": %.3f, "
+                "\"reindex_encoded\": %zu, \"reindex_unchanged\": %zu}\n",
+                files, first_s, first.encoded, again_s, again.encoded, again.unchanged);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const std::string mode = argc > 1 ? argv[1] : "";
+        if (mode == "vectors") return run_vectors(parse_args(argc, argv, 2));
+        if (mode == "reindex") return run_reindex(parse_args(argc, argv, 2));
+        std::cerr << "usage: index_bench vectors|reindex [--option value]...\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "index_bench: " << e.what() << "\n";
+        return 1;
+    }
+}
