@@ -291,3 +291,36 @@ TEST_F(IndexGraphTest, MetadataChangesKeepTheGraphFile) {
     EXPECT_TRUE(notes_.empty());
     EXPECT_EQ(fs::last_write_time(graph), written);
 }
+
+TEST(IndexRealPhotos, ImagenetteFolderIndexedSearchedAndReindexed) {
+    const auto shared = test::shared_dir();
+    if (!shared || !fs::exists(*shared / "data" / "imagenette-val" / "n01440764"))
+        GTEST_SKIP() << "../shared/data/imagenette-val is absent";
+    const fs::path photos = *shared / "data" / "imagenette-val" / "n01440764";
+    size_t jpegs = 0;
+    for (const auto& e : fs::directory_iterator(photos)) jpegs += e.path().extension() == ".JPEG";
+    const fs::path dir = fs::temp_directory_path() / ("zeroclip_index_real_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    Clip clip = Clip::open(test::fixture_model());
+    IndexOptions options;
+    options.hnsw_threshold = 0;
+    Index index = Index::create(dir / "photos.zcdb", describe_model(test::fixture_model().string(), test::fixture_model(), clip), options);
+    const AddProgress first = index.add(clip, {photos.string()});
+    EXPECT_EQ(first.encoded, jpegs);
+    EXPECT_EQ(first.failed, 0u);
+    const AddProgress again = index.add(clip, {photos.string()});
+    EXPECT_EQ(again.to_encode, 0u);
+    EXPECT_EQ(again.unchanged, jpegs);
+    for (const char* text : {"a tench", "a fish held by a man", "grass"}) {
+        SearchOptions search;
+        search.top_k = 10;
+        const auto approximate = index.search_text(clip, {text}, search);
+        search.exact = true;
+        const auto exact = index.search_text(clip, {text}, search);
+        ASSERT_EQ(approximate.size(), 10u);
+        ASSERT_EQ(exact.size(), 10u);
+        for (size_t i = 0; i < 10; ++i) EXPECT_NEAR(approximate[i].score, exact[i].score, 1e-6) << text << " " << i;
+    }
+    fs::remove_all(dir);
+}

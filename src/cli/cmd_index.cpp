@@ -123,7 +123,7 @@ int run_index(const IndexCommandOptions& options) {
             report_failure(f);
             status = 1;
         });
-    if (result.to_encode == 0)
+    if (result.encoded == 0)
         std::cout << "nothing to encode: " << result.unchanged << " unchanged";
     else
         std::cout << "encoded " << result.encoded << " images, " << result.unchanged << " unchanged";
