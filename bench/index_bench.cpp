@@ -1,7 +1,8 @@
 // index_bench: the photo index's measured targets.
 //
 //   build/index_bench vectors --n 100000 [--dim 512] [--clusters 2000] [--queries 200]
-//                     [--ef 32,64,128,256] [--threads 2] [--db /tmp/index_bench.zcdb]
+//                     [--ef 32,64,128,256] [--m 16] [--ef-construction 200] [--threads 2]
+//                     [--db /tmp/index_bench.zcdb]
 //     clustered unit vectors written to an index database, then: HNSW build time, open time and
 //     memory, recall@10 of HNSW against exact search and single-threaded query latency per ef,
 //     exact search time and the bandwidth it reaches against the machine's measured read bandwidth.
@@ -160,6 +161,8 @@ int run_vectors(const std::map<std::string, std::string>& args) {
     IndexOptions options;
     options.hnsw_threshold = 0;
     options.threads = threads;
+    options.hnsw_m = std::stoi(arg(args, "--m", "16"));
+    options.hnsw_ef_construction = std::stoi(arg(args, "--ef-construction", "200"));
     options.on_note = [](const std::string& note) { std::cerr << "index_bench: note: " << note << "\n"; };
     start = Clock::now();
     {
@@ -188,10 +191,10 @@ int run_vectors(const std::map<std::string, std::string>& args) {
     const double exact_ms = seconds_since(start) * 1000 / queries;
     const double bandwidth = measure_read_bandwidth(threads, std::min<size_t>(2ull << 30, std::max<size_t>(512ull << 20, n * dim * 4)));
 
-    std::printf("{\"n\": %zu, \"dim\": %d, \"clusters\": %d, \"threads\": %d, \"insert_s\": %.2f, \"build_s\": %.2f, "
+    std::printf("{\"n\": %zu, \"dim\": %d, \"clusters\": %d, \"threads\": %d, \"m\": %d, \"ef_construction\": %d, \"insert_s\": %.2f, \"build_s\": %.2f, "
                 "\"open_s\": %.2f, \"open_mib\": %.0f, \"vector_mib\": %.0f, \"open_ratio\": %.3f, "
                 "\"exact_ms\": %.2f, \"exact_vector_gb_s\": %.2f, \"read_bandwidth_gb_s\": %.2f}\n",
-                n, dim, clusters, threads, insert_s, build_s, open_s, open_mib, vector_mib, open_mib / vector_mib, exact_ms,
+                n, dim, clusters, threads, options.hnsw_m, options.hnsw_ef_construction, insert_s, build_s, open_s, open_mib, vector_mib, open_mib / vector_mib, exact_ms,
                 static_cast<double>(n) * dim * 4 / (exact_ms / 1000) / 1e9, bandwidth);
     for (int ef : efs) {
         SearchOptions approximate;

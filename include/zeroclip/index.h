@@ -150,8 +150,8 @@ public:
                                         const SearchOptions& options = {},
                                         const std::vector<std::string>& minus_texts = {});
 
-    // Groups of images whose pairwise-linked cosine similarity is >= threshold (single linkage),
-    // largest group first; within a group, by path.
+    // Groups of images linked by cosine similarity >= threshold (single linkage), largest group
+    // first; within a group by path, each scored by its cosine with the group's first image.
     std::vector<std::vector<SearchHit>> near_duplicates(float threshold = 0.95f);
 
     IndexStats stats();

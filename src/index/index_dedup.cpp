@@ -83,11 +83,15 @@ std::vector<std::vector<SearchHit>> Index::near_duplicates(float threshold) {
     for (auto& [root, list] : members) {
         if (list.size() < 2) continue;
         std::vector<std::pair<float, int64_t>> scored;
-        // Score: cosine with the group's first member (its representative).
-        for (size_t i : list) scored.push_back({index::dot(vec(list[0]), vec(i), dim), impl.id_at(i)});
+        for (size_t i : list) scored.push_back({0.0f, impl.id_at(i)});
         auto hits = impl.resolve(scored);
         if (hits.size() < 2) continue;
         std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) { return a.path < b.path; });
+        // Score: cosine with the group's first member by path (1 for that one).
+        std::unordered_map<int64_t, size_t> position;
+        for (size_t i : list) position.emplace(impl.id_at(i), i);
+        const float* first = vec(position.at(hits[0].row));
+        for (auto& hit : hits) hit.score = index::dot(first, vec(position.at(hit.row)), dim);
         groups.push_back(std::move(hits));
     }
     std::sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
