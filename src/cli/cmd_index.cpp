@@ -110,6 +110,7 @@ int run_index(const IndexCommandOptions& options) {
     }
 
     Progress bar("index", options.quiet);
+    const auto start = Clock::now();
     int status = 0;
     AddOptions add_options;
     add_options.run = {options.batch_size, options.index.threads};
@@ -129,7 +130,14 @@ int run_index(const IndexCommandOptions& options) {
         std::cout << "encoded " << result.encoded << " images, " << result.unchanged << " unchanged";
     std::cout << ", " << result.reused << " moved or copied, " << result.removed << " removed";
     if (result.failed) std::cout << ", " << result.failed << " failed";
-    std::cout << "; " << index->stats().images << " images in " << options.index.db << "\n";
+    std::cout << "; " << index->stats().images << " images in " << options.index.db;
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (result.encoded > 0) {
+        char rate[64];
+        std::snprintf(rate, sizeof rate, " (%.1f s, %.1f images/s)", seconds, static_cast<double>(result.encoded) / seconds);
+        std::cout << rate;
+    }
+    std::cout << "\n";
     return status;
 }
 
