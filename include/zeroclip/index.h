@@ -105,6 +105,8 @@ struct IndexRow {
     int64_t mtime_ns = 0;
 };
 
+// Calls on one Index are serialised (safe from several threads; an add holds it for its whole
+// run). Other processes may search while one adds.
 class Index {
 public:
     // An existing index. Throws zeroclip::Error naming the file when it is missing, not a

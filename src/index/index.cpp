@@ -100,6 +100,7 @@ std::vector<SearchHit> Index::Impl::resolve(const std::vector<std::pair<float, i
 }
 
 std::vector<SearchHit> Index::search(std::span<const float> query, const SearchOptions& options) {
+    const std::lock_guard lock(impl_->mutex);
     Impl& impl = *impl_;
     const int dim = model().dim;
     if (static_cast<int>(query.size()) != dim)
@@ -157,6 +158,7 @@ std::vector<SearchHit> Index::search_image(Clip& clip, const std::filesystem::pa
 }
 
 IndexStats Index::stats() {
+    const std::lock_guard lock(impl_->mutex);
     Impl& impl = *impl_;
     IndexStats stats;
     stats.model = model();
@@ -172,14 +174,19 @@ IndexStats Index::stats() {
 }
 
 std::optional<IndexRow> Index::row(int64_t row_id) {
+    const std::lock_guard lock(impl_->mutex);
     const auto stored = impl_->store.row(row_id);
     if (!stored) return std::nullopt;
     return IndexRow{stored->id, std::filesystem::path(stored->path), stored->size, stored->mtime_ns};
 }
 
-std::optional<std::vector<float>> Index::embedding(int64_t row_id) { return impl_->store.vector(row_id); }
+std::optional<std::vector<float>> Index::embedding(int64_t row_id) {
+    const std::lock_guard lock(impl_->mutex);
+    return impl_->store.vector(row_id);
+}
 
 bool Index::update_graph() {
+    const std::lock_guard lock(impl_->mutex);
     impl_->refresh();
     return impl_->graph != nullptr;
 }

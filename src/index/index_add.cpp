@@ -32,6 +32,7 @@ struct Pending {
 
 AddProgress Index::add(Clip& clip, const std::vector<std::string>& inputs, const AddOptions& options,
                        const std::function<void(const AddProgress&)>& on_progress, const FailureHandler& on_failure) {
+    const std::lock_guard guard(impl_->mutex);
     Impl& impl = *impl_;
     index::IndexStore& store = impl.store;
     if (impl.options.read_only) throw Error(path().string() + ": opened read-only");
@@ -201,6 +202,7 @@ AddProgress Index::add(Clip& clip, const std::vector<std::string>& inputs, const
 }
 
 size_t Index::remove(const std::vector<std::string>& paths) {
+    const std::lock_guard guard(impl_->mutex);
     Impl& impl = *impl_;
     if (impl.options.read_only) throw Error(path().string() + ": opened read-only");
     index::WriterLock lock(path());

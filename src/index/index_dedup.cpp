@@ -35,6 +35,7 @@ constexpr size_t kGraphNeighbours = 16;
 }  // namespace
 
 std::vector<std::vector<SearchHit>> Index::near_duplicates(float threshold) {
+    const std::lock_guard lock(impl_->mutex);
     Impl& impl = *impl_;
     impl.refresh();
     const index::RowLayout rows = impl.exact_rows();

@@ -9,6 +9,7 @@
 namespace zeroclip {
 
 size_t Index::export_npy(const std::filesystem::path& npy, const std::filesystem::path& paths_file) {
+    const std::lock_guard lock(impl_->mutex);
     index::IndexStore& store = impl_->store;
     const int dim = model().dim;
     std::vector<float> vectors;
@@ -32,6 +33,7 @@ size_t Index::export_npy(const std::filesystem::path& npy, const std::filesystem
 }
 
 size_t Index::export_jsonl(const std::filesystem::path& jsonl) {
+    const std::lock_guard lock(impl_->mutex);
     index::IndexStore& store = impl_->store;
     AtomicFile out(jsonl);
     size_t count = 0;

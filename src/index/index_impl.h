@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct Index::Impl {
 
     IndexOptions options;
     index::IndexStore store;
+    std::mutex mutex;  // one public call at a time (the server searches from several threads)
 
     // Vectors in memory, valid for `loaded_generation`.
     int64_t loaded_generation = -1;
