@@ -1,6 +1,6 @@
 // backend.h - the compute operations the CLIP towers are written in.
 //
-// The CPU towers (src/model/clip_model.cpp) only call these operations, so a backend that
+// The CPU towers (src/models/clip/clip_model.cpp) only call these operations, so a backend that
 // stores weights differently (oneDNN's blocked fp32, bf16 or int8) implements this interface and
 // nothing else. Activations are row-major float32 matrices in host memory; weights are handed
 // over once, on a tower's first use, in PyTorch's layout, and the backend keeps them in whatever

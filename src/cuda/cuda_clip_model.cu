@@ -1,6 +1,6 @@
 // CudaClipModel: transformers' CLIPModel towers on one NVIDIA GPU.
 //
-// The same computation as the CPU model (src/model/clip_model.cpp), step by step, with every
+// The same computation as the CPU model (src/models/clip/clip_model.cpp), step by step, with every
 // activation resident on the device. The residual stream stays float32 in both precisions; in
 // bf16 mode the matmul operands (weights, LayerNorm outputs, q/k/v, MLP activations) are bf16
 // and cuBLASLt accumulates in float32.
@@ -19,7 +19,7 @@
 #include "cuda/cuda_kernels.h"
 #include "cuda/cuda_launch.h"
 #include "cuda/cuda_matmul.h"
-#include "model/clip_weights.h"
+#include "models/clip/clip_weights.h"
 
 namespace zeroclip {
 

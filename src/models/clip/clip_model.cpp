@@ -7,7 +7,7 @@
 #include "model/text_input.h"
 #include "backend/backend.h"
 #include "cuda/cuda_clip_model.h"
-#include "model/clip_weights.h"
+#include "models/clip/clip_weights.h"
 #include "zeroclip/error.h"
 #include "zeroclip/model.h"
 

@@ -1,5 +1,5 @@
 // Maps Hugging Face CLIPModel tensor names to the towers' weights, validating each one.
-#include "model/clip_weights.h"
+#include "models/clip/clip_weights.h"
 
 #include <algorithm>
 
