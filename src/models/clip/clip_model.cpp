@@ -8,6 +8,7 @@
 #include "backend/backend.h"
 #include "cuda/cuda_clip_model.h"
 #include "models/clip/clip_weights.h"
+#include "models/encoder.h"
 #include "zeroclip/error.h"
 #include "zeroclip/model.h"
 
@@ -18,26 +19,12 @@ namespace {
 // Rows (sequences x positions) run through the encoder at once: bounds activation memory.
 constexpr int64_t kTokensPerBatch = 4096;
 
-struct EncoderLayer {
-    const EncoderLayerWeights* weights;
-    std::unique_ptr<LinearWeights> qkv, out_proj, fc1, fc2;
-};
-
 // One tower's linear layers in the backend's form. Packed on the tower's first use: a run that
 // embeds only images never spends time or memory on the text tower, and vice versa.
 struct PreparedTower {
-    std::vector<EncoderLayer> layers;
+    std::vector<PreparedEncoderLayer> layers;
     std::unique_ptr<LinearWeights> projection, patch_embedding;
     bool ready = false;
-};
-
-// The shape of one tower's transformer encoder.
-struct EncoderShape {
-    int hidden;
-    int intermediate;
-    int heads;
-    Activation activation;
-    float eps;
 };
 
 class OnednnClipModel final : public ClipModel {
@@ -77,7 +64,7 @@ public:
             // Pooled output: the class token (position 0) of each image.
             std::vector<int> pooled(count);
             for (int i = 0; i < count; ++i) pooled[i] = i * seq;
-            run_encoder(tower.layers, shape, count, seq, nullptr, false, pooled);
+            encoder_.run(*backend_, tower.layers, shape, count, seq, nullptr, false, pooled, hidden_);
             project(count, w.post_layernorm, vc.layer_norm_eps, *tower.projection,
                     result.row(first));
         }
@@ -111,7 +98,7 @@ public:
             }
             const EncoderShape shape{tc.hidden_size, tc.intermediate_size, tc.num_attention_heads,
                                      tc.hidden_act, tc.layer_norm_eps};
-            run_encoder(tower.layers, shape, count, seq, lengths.data(), true, pooled);
+            encoder_.run(*backend_, tower.layers, shape, count, seq, lengths.data(), true, pooled, hidden_);
             projected.resize(size_t(count) * config_.projection_dim);
             project(count, weights_.text.final_layer_norm, tc.layer_norm_eps, *tower.projection,
                     projected.data());
@@ -125,13 +112,11 @@ public:
     }
 
 private:
-    std::unique_ptr<LinearWeights> prepare(const LinearTensor& t) {
-        return backend_->prepare_linear(t.weight, t.bias, t.out_features, t.in_features);
-    }
+    std::unique_ptr<LinearWeights> prepare(const LinearTensor& t) { return prepare_linear(*backend_, t); }
 
     const PreparedTower& text_tower() {
         if (!text_.ready) {
-            text_.layers = prepare_layers(weights_.text.layers);
+            text_.layers = prepare_encoder_layers(*backend_, weights_.text.layers);
             text_.projection = prepare(weights_.text.projection);
             text_.ready = true;
         }
@@ -140,26 +125,12 @@ private:
 
     const PreparedTower& vision_tower() {
         if (!vision_.ready) {
-            vision_.layers = prepare_layers(weights_.vision.layers);
+            vision_.layers = prepare_encoder_layers(*backend_, weights_.vision.layers);
             vision_.projection = prepare(weights_.vision.projection);
             vision_.patch_embedding = prepare(weights_.vision.patch_embedding);
             vision_.ready = true;
         }
         return vision_;
-    }
-
-    std::vector<EncoderLayer> prepare_layers(const std::vector<EncoderLayerWeights>& layers) {
-        std::vector<EncoderLayer> result;
-        std::vector<float> qkv_weight;  // reused: the backend packs its own copy
-        for (const EncoderLayerWeights& w : layers) {
-            EncoderLayer& layer = result.emplace_back();
-            layer.weights = &w;
-            layer.qkv = prepare(stacked_qkv(w, qkv_weight));
-            layer.out_proj = prepare(w.out_proj);
-            layer.fc1 = prepare(w.fc1);
-            layer.fc2 = prepare(w.fc2);
-        }
-        return result;
     }
 
     // hidden_ = [class, patches] + position embeddings, for `count` images.
@@ -218,45 +189,6 @@ private:
         }
     }
 
-    // Pre-LN transformer layers over hidden_ ([batch * seq, hidden]). Only the rows listed in
-    // `pooled` (ascending) are read afterwards, so the last layer runs its out-projection and MLP
-    // on those rows alone (three quarters of its matmul work would otherwise go to rows nobody
-    // reads); on return, hidden_'s first pooled.size() rows hold them, in order. Configs have at
-    // least one layer.
-    void run_encoder(const std::vector<EncoderLayer>& layers, const EncoderShape& s, int batch, int seq,
-                     const int* lengths, bool causal, const std::vector<int>& pooled) {
-        const int rows = batch * seq;
-        qkv_.resize(size_t(rows) * 3 * s.hidden);
-        attended_.resize(size_t(rows) * s.hidden);
-        const PostOp activation = post_op_for(s.activation);
-        for (size_t l = 0; l < layers.size(); ++l) {
-            const EncoderLayer& layer = layers[l];
-            const EncoderLayerWeights& w = *layer.weights;
-            backend_->norm_linear(hidden_.data(), rows, norm_params(w.layer_norm1, s.eps), *layer.qkv, qkv_.data());
-            backend_->attention(qkv_.data(), batch, seq, s.heads, s.hidden / s.heads, lengths, causal,
-                                attended_.data());
-            int out_rows = rows;
-            if (l + 1 == layers.size()) {
-                out_rows = static_cast<int>(pooled.size());
-                gather_rows(hidden_, pooled, s.hidden);
-                gather_rows(attended_, pooled, s.hidden);
-            }
-            backend_->linear(attended_.data(), out_rows, *layer.out_proj, hidden_.data(), PostOp::None, true);
-            backend_->mlp_block(hidden_.data(), out_rows, norm_params(w.layer_norm2, s.eps), *layer.fc1, activation,
-                                *layer.fc2);
-        }
-    }
-
-    static LayerNormParams norm_params(const LayerNormWeights& w, float eps) { return {w.weight, w.bias, eps}; }
-
-    // Moves rows[i] of a [*, width] matrix to row i, in place (rows ascending, so rows[i] >= i).
-    static void gather_rows(std::vector<float>& matrix, const std::vector<int>& rows, int width) {
-        for (size_t i = 0; i < rows.size(); ++i) {
-            if (size_t(rows[i]) == i) continue;
-            std::copy_n(matrix.data() + size_t(rows[i]) * width, width, matrix.data() + i * width);
-        }
-    }
-
     // out[i] = projection(layer_norm(hidden_[i])) for the first `count` rows (the pooled tokens).
     void project(int count, const LayerNormWeights& norm, float eps, const LinearWeights& projection, float* out) {
         backend_->norm_linear(hidden_.data(), count, norm_params(norm, eps), projection, out);
@@ -267,7 +199,8 @@ private:
     std::unique_ptr<Backend> backend_;
     std::mutex mutex_;  // encode calls share the towers' preparation and the buffers below
     PreparedTower text_, vision_;
-    std::vector<float> hidden_, qkv_, attended_, scratch_, patch_out_;
+    TransformerEncoder encoder_;
+    std::vector<float> hidden_, scratch_, patch_out_;
 };
 
 }  // namespace

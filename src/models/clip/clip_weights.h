@@ -1,37 +1,14 @@
 // clip_weights.h - the tensors of a Hugging Face CLIPModel checkpoint, checked against its config.
 #pragma once
 
-#include <deque>
 #include <filesystem>
-#include <string>
 #include <vector>
 
-#include "model/safetensors.h"
+#include "models/encoder.h"
+#include "models/weight_loader.h"
 #include "zeroclip/config.h"
 
 namespace zeroclip {
-
-struct LayerNormWeights {
-    const float* weight = nullptr;
-    const float* bias = nullptr;
-};
-
-struct LinearTensor {
-    const float* weight = nullptr;  // [out, in]
-    const float* bias = nullptr;    // [out] or null
-    int out_features = 0;
-    int in_features = 0;
-};
-
-struct EncoderLayerWeights {
-    LayerNormWeights layer_norm1;
-    LinearTensor q_proj, k_proj, v_proj;  // as stored; see stacked_qkv
-    std::vector<float> qkv_bias;          // q | k | v biases stacked, for the fused layer
-    LinearTensor out_proj;
-    LayerNormWeights layer_norm2;
-    LinearTensor fc1;
-    LinearTensor fc2;
-};
 
 struct TextTowerWeights {
     const float* token_embedding = nullptr;     // [vocab_size, hidden]
@@ -65,21 +42,8 @@ public:
     float logit_scale = 0.0f;  // the stored (log) value
 
 private:
-    explicit ClipWeights(TensorStore store) : store_(std::move(store)) {}
-    const float* get(const std::string& name, const std::vector<int64_t>& shape);
-    LayerNormWeights get_layer_norm(const std::string& prefix, int hidden);
-    LinearTensor get_linear(const std::string& prefix, int out, int in, bool has_bias);
-    std::vector<EncoderLayerWeights> get_layers(const std::string& prefix, int layers, int hidden,
-                                                int intermediate);
-
-    TensorStore store_;  // keeps zero-copy tensors mapped
-    std::deque<FloatTensor> tensors_;  // stable addresses: the structs point into them
+    explicit ClipWeights(WeightLoader loader) : loader_(std::move(loader)) {}
+    WeightLoader loader_;  // owns the tensors the structs point into
 };
-
-// A layer's q_proj | k_proj | v_proj as one [3 * hidden, hidden] linear layer: one matmul instead
-// of three. The stacked weight is a temporary copy written to `storage`, made when a backend
-// packs or uploads the layer (so that loading never holds every copy at once); the bias is the
-// layer's own qkv_bias.
-LinearTensor stacked_qkv(const EncoderLayerWeights& layer, std::vector<float>& storage);
 
 }  // namespace zeroclip
