@@ -7,6 +7,7 @@ packages=(
   ocl-icd-opencl-dev               # oneDNN's CMake config runs FindOpenCL (libdnnl-dev only recommends it)
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev   # image decoders
   libutf8proc-dev libpcre2-dev     # tokenizer: Unicode normalisation, CLIP's split regex
+  libsentencepiece-dev             # SigLIP's tokenizer: the SentencePiece library transformers' SiglipTokenizer runs
   nlohmann-json3-dev libcli11-dev  # JSON (configs, safetensors headers), command line
   libcurl4-openssl-dev             # downloading models from the Hugging Face Hub
   libsqlite3-dev                   # the photo index's database (zeroclip index / search / dedup)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Creates the small random CLIP models of tests/fixtures/models/ and their expected outputs.
+"""Creates the small random CLIP and SigLIP models of tests/fixtures/models/ and their expected outputs.
 
 Each model directory is laid out exactly like a Hugging Face CLIPModel checkpoint (config.json,
 safetensors weights with transformers' tensor names, vocab.json/merges.txt of the fixture
@@ -8,14 +8,23 @@ image features (get_text_features / get_image_features) computed by the float64 
 forward pass below, written from CLIP's architecture description; `pixel_values.npy` holds the
 random images they are computed from.
 
-Needs torch and numpy only (the safetensors format is written by hand). Deterministic:
-running it again reproduces the same files. Run: /usr/bin/python3 scripts/make_tiny_model.py
+The SigLIP model (siglip-f32) is a Hugging Face SiglipModel directory with a small SentencePiece
+model trained here (spiece.model); its expected.json holds texts, their input ids (padded with
+</s> as SiglipProcessor does), pixel values and the features of the reference below.
+
+Needs torch and numpy (the safetensors format is written by hand), and python3-sentencepiece for
+the SigLIP tokenizer. Deterministic: running it again reproduces the same files.
+Run: /usr/bin/python3 scripts/make_tiny_model.py [clip|siglip]   (default: both)
 """
 import json
 import math
 import os
 import shutil
+import re
+import string
 import struct
+import sys
+import tempfile
 
 import numpy as np
 import torch
@@ -182,13 +191,13 @@ def ref_linear(x, w, prefix):
     return y + w[prefix + ".bias"] if prefix + ".bias" in w else y
 
 
-def ref_encoder(h, w, prefix, c, act, causal):
+def ref_encoder(h, w, prefix, c, act, causal, eps=1e-5):
     """Pre-LN transformer over one sequence h: [length, hidden]."""
     length, d, heads = h.shape[0], c["hidden"], c["heads"]
     hd = d // heads
     for i in range(c["layers"]):
         p = f"{prefix}.encoder.layers.{i}"
-        x = ref_layer_norm(h, w, p + ".layer_norm1")
+        x = ref_layer_norm(h, w, p + ".layer_norm1", eps)
         q, k, v = (ref_linear(x, w, f"{p}.self_attn.{n}").view(length, heads, hd).transpose(0, 1)
                    for n in ("q_proj", "k_proj", "v_proj"))
         scores = q @ k.transpose(1, 2) / math.sqrt(hd)
@@ -197,7 +206,7 @@ def ref_encoder(h, w, prefix, c, act, causal):
             scores = scores.masked_fill(future, float("-inf"))
         attended = (torch.softmax(scores, dim=-1) @ v).transpose(0, 1).reshape(length, d)
         h = h + ref_linear(attended, w, p + ".self_attn.out_proj")
-        x = ref_layer_norm(h, w, p + ".layer_norm2")
+        x = ref_layer_norm(h, w, p + ".layer_norm2", eps)
         h = h + ref_linear(ref_activation(ref_linear(x, w, p + ".mlp.fc1"), act), w, p + ".mlp.fc2")
     return h
 
@@ -292,10 +301,200 @@ def make_model(m, index):
         json.dump(expected, f)
 
 
+# ---- SigLIP ----------------------------------------------------------------------------------
+
+SIGLIP = dict(name="siglip-f32", act="gelu_pytorch_tanh", eps=1e-6, max_positions=16,
+              text=dict(hidden=32, heads=2, layers=2, intermediate=64),
+              vision=dict(hidden=32, heads=4, layers=2, intermediate=48, image=32, patch=8))
+
+# The tokenizer's training text: prompts like the ones zero-shot classification encodes.
+SIGLIP_CORPUS_WORDS = ("a photo of the cat dog bird fish truck car plane ship horse deer frog small large "
+                       "good bad bright dark close up cropped blurry origami toy sculpture rendering "
+                       "drawing painting tattoo black and white one many itap my garbage tench golf ball "
+                       "church parachute chain saw cassette player french horn english springer").split()
+SIGLIP_TEXTS = ["a photo of a cat.", "A PHOTO OF A DOG!", "itap of my golf ball", "", "   ",
+                "don't STOP -- naïve café", "a\u2581literal underline", "日本語 garbage truck",
+                "a photo of a " + "very " * 20 + "long caption"]
+
+
+def train_spiece(path):
+    """A 64-piece unigram model, pieces <pad>=0 </s>=1 <unk>=2 as SigLIP's spiece.model has."""
+    import sentencepiece as spm
+    gen = torch.Generator().manual_seed(77)
+    lines = []
+    for _ in range(2000):
+        n = int(torch.randint(3, 9, (1,), generator=gen))
+        idx = torch.randint(0, len(SIGLIP_CORPUS_WORDS), (n,), generator=gen).tolist()
+        lines.append(" ".join(SIGLIP_CORPUS_WORDS[i] for i in idx))
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = os.path.join(tmp, "corpus.txt")
+        with open(corpus, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        spm.SentencePieceTrainer.train(
+            input=corpus, model_prefix=os.path.join(tmp, "spiece"), vocab_size=64, model_type="unigram",
+            normalization_rule_name="nmt_nfkc", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+            character_coverage=1.0, num_threads=1, minloglevel=2)
+        shutil.copy(os.path.join(tmp, "spiece.model"), path)
+
+
+def siglip_ids(sp, text, max_length):
+    """transformers' slow SiglipTokenizer + padding="max_length", written from its source."""
+    ids = []
+    if text:
+        text = "\u2581" + text.replace("\u2581", " ")
+        text = text.translate(str.maketrans("", "", string.punctuation))
+        text = re.sub(r"\s+", " ", text).strip()
+        text = "".join(ch.lower() for ch in text)
+        unk_len = len(sp.encode("<unk>"))
+        pieces = sp.encode("<unk>" + text, out_type=str)
+        ids = [sp.piece_to_id(p) for p in pieces[unk_len:]]
+    ids = ids[: max_length - 1] + [1]
+    return ids + [1] * (max_length - len(ids))
+
+
+def make_siglip_weights(m, vocab, gen):
+    def randn(*shape, std=1.0):
+        return torch.randn(*shape, generator=gen, dtype=torch.float64) * std
+
+    w = {}
+
+    def layer_norm(prefix, d):
+        w[prefix + ".weight"] = 1.0 + randn(d, std=0.1)
+        w[prefix + ".bias"] = randn(d, std=0.1)
+
+    def linear(prefix, out, inp):
+        w[prefix + ".weight"] = randn(out, inp, std=1.0 / math.sqrt(inp))
+        w[prefix + ".bias"] = randn(out, std=0.1)
+
+    def encoder(prefix, c):
+        d, inter = c["hidden"], c["intermediate"]
+        for i in range(c["layers"]):
+            p = f"{prefix}.encoder.layers.{i}"
+            layer_norm(p + ".layer_norm1", d)
+            for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+                linear(f"{p}.self_attn.{proj}", d, d)
+            layer_norm(p + ".layer_norm2", d)
+            linear(p + ".mlp.fc1", inter, d)
+            linear(p + ".mlp.fc2", d, inter)
+
+    t, v = m["text"], m["vision"]
+    w["text_model.embeddings.token_embedding.weight"] = randn(vocab, t["hidden"], std=0.5)
+    w["text_model.embeddings.position_embedding.weight"] = randn(m["max_positions"], t["hidden"], std=0.2)
+    encoder("text_model", t)
+    layer_norm("text_model.final_layer_norm", t["hidden"])
+    linear("text_model.head", t["hidden"], t["hidden"])
+
+    d, grid = v["hidden"], v["image"] // v["patch"]
+    w["vision_model.embeddings.patch_embedding.weight"] = randn(d, 3, v["patch"], v["patch"],
+                                                               std=1.0 / (v["patch"] * math.sqrt(3)))
+    w["vision_model.embeddings.patch_embedding.bias"] = randn(d, std=0.1)
+    w["vision_model.embeddings.position_embedding.weight"] = randn(grid * grid, d, std=0.2)
+    encoder("vision_model", v)
+    layer_norm("vision_model.post_layernorm", d)
+    w["vision_model.head.probe"] = randn(1, 1, d)
+    w["vision_model.head.attention.in_proj_weight"] = randn(3 * d, d, std=1.0 / math.sqrt(d))
+    w["vision_model.head.attention.in_proj_bias"] = randn(3 * d, std=0.1)
+    linear("vision_model.head.attention.out_proj", d, d)
+    layer_norm("vision_model.head.layernorm", d)
+    linear("vision_model.head.mlp.fc1", v["intermediate"], d)
+    linear("vision_model.head.mlp.fc2", d, v["intermediate"])
+    w["logit_scale"] = torch.full([1], math.log(10.0), dtype=torch.float64)
+    w["logit_bias"] = torch.full([1], -10.0, dtype=torch.float64)
+    return {k: x.float() for k, x in w.items()}
+
+
+def ref_siglip_text(ids, w, m):
+    """SiglipTextTransformer: no causal mask, no padding mask; the last position, then the head."""
+    h = w["text_model.embeddings.token_embedding.weight"][ids] + \
+        w["text_model.embeddings.position_embedding.weight"][: len(ids)]
+    h = ref_encoder(h, w, "text_model", m["text"], m["act"], causal=False, eps=m["eps"])
+    h = ref_layer_norm(h, w, "text_model.final_layer_norm", m["eps"])
+    return ref_linear(h[-1], w, "text_model.head")
+
+
+def ref_siglip_image(pixels, w, m):
+    """SiglipVisionTransformer: patches with bias, no class token, post LN, attention pooling."""
+    v, eps = m["vision"], m["eps"]
+    d, heads = v["hidden"], v["heads"]
+    hd = d // heads
+    h = torch.nn.functional.conv2d(pixels[None], w["vision_model.embeddings.patch_embedding.weight"],
+                                   w["vision_model.embeddings.patch_embedding.bias"], stride=v["patch"])[0]
+    h = h.flatten(1).T + w["vision_model.embeddings.position_embedding.weight"]
+    h = ref_encoder(h, w, "vision_model", v, m["act"], causal=False, eps=eps)
+    h = ref_layer_norm(h, w, "vision_model.post_layernorm", eps)
+    wi, bi = w["vision_model.head.attention.in_proj_weight"], w["vision_model.head.attention.in_proj_bias"]
+    q = w["vision_model.head.probe"].reshape(1, d) @ wi[:d].T + bi[:d]
+    k = h @ wi[d : 2 * d].T + bi[d : 2 * d]
+    val = h @ wi[2 * d :].T + bi[2 * d :]
+    q, k, val = (x.view(-1, heads, hd).transpose(0, 1) for x in (q, k, val))
+    attended = (torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1) @ val).transpose(0, 1).reshape(1, d)
+    x = ref_linear(attended, w, "vision_model.head.attention.out_proj")
+    y = ref_layer_norm(x, w, "vision_model.head.layernorm", eps)
+    x = x + ref_linear(ref_activation(ref_linear(y, w, "vision_model.head.mlp.fc1"), m["act"]), w,
+                       "vision_model.head.mlp.fc2")
+    return x[0]
+
+
+def make_siglip_model(m):
+    import sentencepiece as spm
+    gen = torch.Generator().manual_seed(2000)
+    out = os.path.join(FIXTURES, "models", m["name"])
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    train_spiece(os.path.join(out, "spiece.model"))
+    with open(os.path.join(out, "spiece.model"), "rb") as f:
+        # SiglipTokenizer loads it with normalizer_spec.add_dummy_prefix = false (a protobuf
+        # message appended to the serialised model is merged into the earlier one).
+        sp = spm.SentencePieceProcessor(model_proto=f.read() + b"\x1a\x02\x18\x00")
+    vocab = sp.get_piece_size()
+
+    weights = make_siglip_weights(m, vocab, gen)
+    write_safetensors(os.path.join(out, "model.safetensors"), weights)
+    t, v = m["text"], m["vision"]
+    # Like google/siglip-* configs: only what differs from SiglipConfig's defaults.
+    config = {"architectures": ["SiglipModel"], "model_type": "siglip", "torch_dtype": "float32",
+              "text_config": {"hidden_size": t["hidden"], "intermediate_size": t["intermediate"],
+                              "num_attention_heads": t["heads"], "num_hidden_layers": t["layers"],
+                              "max_position_embeddings": m["max_positions"], "vocab_size": vocab},
+              "vision_config": {"hidden_size": v["hidden"], "intermediate_size": v["intermediate"],
+                                "num_attention_heads": v["heads"], "num_hidden_layers": v["layers"],
+                                "image_size": v["image"], "patch_size": v["patch"]}}
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    with open(os.path.join(out, "preprocessor_config.json"), "w") as f:
+        json.dump({"do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5],
+                   "image_processor_type": "SiglipImageProcessor", "image_std": [0.5, 0.5, 0.5],
+                   "processor_class": "SiglipProcessor", "resample": 3,
+                   "rescale_factor": 0.00392156862745098, "size": {"height": v["image"], "width": v["image"]}},
+                  f, indent=1)
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "SiglipTokenizer", "model_max_length": m["max_positions"],
+                   "do_lower_case": True, "eos_token": "</s>", "pad_token": "</s>", "unk_token": "<unk>"},
+                  f, indent=1)
+
+    pixels = torch.randn(2, 3, v["image"], v["image"], generator=gen, dtype=torch.float64).float()
+    w64 = {k: x.double() for k, x in weights.items()}
+    ids = [siglip_ids(sp, text, m["max_positions"]) for text in SIGLIP_TEXTS]
+    with torch.no_grad():
+        text = [ref_siglip_text(seq, w64, m).tolist() for seq in ids]
+        image = [ref_siglip_image(p.double(), w64, m).tolist() for p in pixels]
+    expected = {"texts": SIGLIP_TEXTS, "input_ids": ids, "text_embeds": text,
+                "pixel_shape": list(pixels.shape), "pixel_values": pixels.flatten().tolist(),
+                "image_embeds": image, "logit_scale": 10.0, "logit_bias": -10.0}
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(expected, f)
+
+
 def main():
-    for index, m in enumerate(MODELS):
-        make_model(m, index)
-        print("wrote", os.path.join("tests", "fixtures", "models", m["name"]))
+    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which in ("all", "clip"):
+        for index, m in enumerate(MODELS):
+            make_model(m, index)
+            print("wrote", os.path.join("tests", "fixtures", "models", m["name"]))
+    if which in ("all", "siglip"):
+        make_siglip_model(SIGLIP)
+        print("wrote", os.path.join("tests", "fixtures", "models", SIGLIP["name"]))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-// zeroclip/clip.h - a CLIP model directory opened as a whole: tokenizer, image preprocessing
-// and the two towers, with text and image inputs in their natural form.
+// zeroclip/clip.h - a model directory opened as a whole: the family's tokenizer, image
+// preprocessing, towers and scoring, with text and image inputs in their natural form. Every
+// family (CLIP, SigLIP) goes through this class.
 #pragma once
 
 #include <filesystem>
@@ -16,15 +17,20 @@ namespace zeroclip {
 
 class Clip {
 public:
-    // Opens a Hugging Face CLIP directory (config.json, model.safetensors, vocab.json,
-    // merges.txt, preprocessor_config.json). Throws zeroclip::Error naming the culprit.
+    // Opens a Hugging Face model directory: CLIP (config.json, model.safetensors, vocab.json,
+    // merges.txt, preprocessor_config.json) or SigLIP (spiece.model instead of the BPE files).
+    // Throws zeroclip::Error naming the culprit.
     static Clip open(const std::filesystem::path& model_dir, const ModelOptions& options = {});
 
     const ClipConfig& config() const { return model_->config(); }
-    const Tokenizer& tokenizer() const { return tokenizer_; }
+    const TextTokenizer& tokenizer() const { return *tokenizer_; }
     const PreprocessConfig& preprocess_config() const { return preprocess_; }
     ClipModel& model() { return *model_; }
     float logit_scale() const { return model_->logit_scale(); }
+
+    // The family's scores for zero-shot classification: softmax (CLIP) or sigmoid with a
+    // learned bias (SigLIP: each label scored on its own).
+    Scoring scoring() const;
 
     // Token ids with start/end tokens, truncated to the text tower's context length.
     std::vector<int32_t> tokenize(const std::string& text) const;
@@ -34,16 +40,16 @@ public:
     // padding (4096 texts of token ids are a few MB).
     Matrix embed_texts(const std::vector<std::string>& texts, int batch_size = 4096);
 
-    // CLIPImageProcessor output for one image: float32 [3, crop_height, crop_width].
+    // The image processor's output for one image: float32 [3, output_height, output_width].
     std::vector<float> pixel_values(const RgbImage& image) const;
 
     // get_image_features for already decoded images: [images.size(), projection_dim].
     Matrix embed_images(const std::vector<RgbImage>& images);
 
 private:
-    Clip(Tokenizer tokenizer, PreprocessConfig preprocess, std::unique_ptr<ClipModel> model);
+    Clip(std::unique_ptr<TextTokenizer> tokenizer, PreprocessConfig preprocess, std::unique_ptr<ClipModel> model);
 
-    Tokenizer tokenizer_;
+    std::unique_ptr<TextTokenizer> tokenizer_;
     PreprocessConfig preprocess_;
     std::unique_ptr<ClipModel> model_;
 };

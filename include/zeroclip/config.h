@@ -1,4 +1,5 @@
-// zeroclip/config.h - the CLIP architecture as described by a Hugging Face `config.json`.
+// zeroclip/config.h - a dual-encoder architecture (CLIP, SigLIP) as described by a Hugging Face
+// `config.json`.
 #pragma once
 
 #include <cstdint>
@@ -36,13 +37,15 @@ struct VisionConfig {
 };
 
 struct ClipConfig {
+    // The model family, from model_type / architectures: "clip" or "siglip" (src/models/registry.cpp).
+    std::string family = "clip";
     TextConfig text;
     VisionConfig vision;
-    int projection_dim = 512;
+    int projection_dim = 512;  // the embedding size (SigLIP: the text head's projection_size)
     float logit_scale_init_value = 2.6592f;
 
     // Parses `config.json`: `text_config`/`vision_config` or the legacy `*_config_dict` keys,
-    // transformers' defaults for absent fields. Throws zeroclip::Error naming file and field.
+    // the family's transformers defaults (CLIPConfig, SiglipConfig) for absent fields. Throws zeroclip::Error naming file and field.
     static ClipConfig from_file(const std::filesystem::path& json_path);
     static ClipConfig from_json_text(const std::string& json_text, const std::string& name);
 };

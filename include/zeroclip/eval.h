@@ -175,6 +175,10 @@ struct ScoredImage {
 std::vector<ScoredImage> score_images(const Dataset& dataset, const DatasetEmbeddings& embeddings,
                                       const Matrix& class_weights, float logit_scale, int k = 5);
 
+// The same with the model family's scores (Clip::scoring(): softmax, or SigLIP's sigmoid).
+std::vector<ScoredImage> score_images(const Dataset& dataset, const DatasetEmbeddings& embeddings,
+                                      const Matrix& class_weights, const Scoring& scoring, int k = 5);
+
 struct ClassMetrics {
     int64_t n = 0;          // images of this class
     int64_t predicted = 0;  // images predicted as this class

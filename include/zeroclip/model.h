@@ -1,4 +1,4 @@
-// zeroclip/model.h - the CLIP image and text towers.
+// zeroclip/model.h - a model family's image and text towers (CLIP, SigLIP).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,17 @@ struct ModelOptions {
     Device device = Device::Cpu;
 };
 
+// How a family turns the cosine similarity of an image and a text into a score: CLIP takes a
+// softmax over the labels of logit_scale * cos; SigLIP scores each label on its own with
+// sigmoid(logit_scale * cos + logit_bias) (multi-label: the scores need not sum to 1).
+enum class ScoreFunction { Softmax, Sigmoid };
+
+struct Scoring {
+    ScoreFunction function = ScoreFunction::Softmax;
+    float logit_scale = 100.0f;  // exp'd
+    float logit_bias = 0.0f;
+};
+
 // Row-major float32 matrix.
 struct Matrix {
     int rows = 0;
@@ -35,6 +46,7 @@ class ClipModel {
 public:
     // Loads `config.json` and `model.safetensors` (or a sharded `model.safetensors.index.json`)
     // from a Hugging Face model directory, validating every tensor's presence, dtype and shape.
+    // config.json's model_type / architectures pick the family (src/models/registry.cpp).
     static std::unique_ptr<ClipModel> load(const std::filesystem::path& model_dir,
                                            const ModelOptions& options = {});
     virtual ~ClipModel() = default;
@@ -51,6 +63,9 @@ public:
 
     // exp(logit_scale), the temperature applied to cosine similarities.
     virtual float logit_scale() const = 0;
+
+    // The bias added to the scaled similarities before a sigmoid (0 for softmax families).
+    virtual float logit_bias() const { return 0.0f; }
 
     // The precision the towers run in: the one asked for, unless the hardware cannot run it
     // natively (then fp32, and precision_note() says why).

@@ -59,7 +59,9 @@ public:
     const std::vector<std::string>& templates() const { return templates_; }
     const Matrix& class_weights() const { return class_weights_; }
 
-    // softmax(logit_scale * cosine) per row of `image_embeddings` (any norm): [rows, labels].
+    // The family's scores per row of `image_embeddings` (any norm): [rows, labels]. CLIP:
+    // softmax(logit_scale * cosine) over the labels; SigLIP: sigmoid(logit_scale * cosine +
+    // logit_bias) for each label on its own (Clip::scoring()).
     Matrix probabilities(Matrix image_embeddings) const;
 
     // The `top_k` best labels of one decoded image.

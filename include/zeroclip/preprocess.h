@@ -15,8 +15,8 @@ struct PreprocessConfig {
     int resize_height = 0;     // `size` as {"height", "width"}: resize to exactly that size
     int resize_width = 0;      //   (0 when `size` is a shortest edge)
     bool do_center_crop = true;
-    int crop_height = 224;     // `crop_size` (int or {"height", "width"})
-    int crop_width = 224;
+    int crop_height = 224;     // `crop_size` (int or {"height", "width"}); the output size (families
+    int crop_width = 224;      //   that never crop, like SigLIP, set it to the resize size)
     bool do_rescale = true;
     double rescale_factor = 1.0 / 255.0;
     bool do_normalize = true;
@@ -24,8 +24,10 @@ struct PreprocessConfig {
     std::array<float, 3> std{0.26862954f, 0.26130258f, 0.27577711f};
     int resample = 3;  // PIL.Image.BICUBIC; the only one supported
 
-    // Reads `preprocessor_config.json` (transformers' defaults for absent keys).
+    // Reads `preprocessor_config.json`; absent keys keep `defaults` (CLIPImageProcessor's unless
+    // a family passes its own processor's).
     static PreprocessConfig from_file(const std::filesystem::path& json_path);
+    static PreprocessConfig from_file(const std::filesystem::path& json_path, const PreprocessConfig& defaults);
     // From a model directory; falls back to defaults sized by `image_size` when the file is absent.
     static PreprocessConfig from_directory(const std::filesystem::path& model_dir, int image_size);
 };

@@ -1,5 +1,5 @@
 // zeroclip/zeroshot.h - zero-shot classification from CLIP embeddings: prompt templates,
-// class weights, softmax(logit_scale * cosine) and top-k.
+// class weights, the family's scores (softmax or sigmoid of the scaled cosine) and top-k.
 #pragma once
 
 #include <string>
@@ -27,6 +27,10 @@ Matrix class_weights(Clip& clip, const std::vector<std::string>& labels,
 // Row-wise softmax(logit_scale * image_embeds · class_weights^T); image rows must be unit norm.
 Matrix zero_shot_probabilities(const Matrix& image_embeds, const Matrix& class_weights,
                                float logit_scale);
+
+// The family's scores: the softmax above, or sigmoid(logit_scale * cos + logit_bias) per label.
+Matrix zero_shot_probabilities(const Matrix& image_embeds, const Matrix& class_weights,
+                               const Scoring& scoring);
 
 struct Prediction {
     int index = 0;

@@ -46,6 +46,10 @@ int run_classify(const ClassifyOptions& options) {
 
     Clip clip = open_clip(resolve_model(options.run.model), options.run);
     ZeroShotClassifier classifier(clip, labels, templates);
+    if (clip.scoring().function == ScoreFunction::Sigmoid)
+        std::cerr << "note: " << clip.config().family
+                  << " scores each label on its own (sigmoid): independent probabilities, multi-label, "
+                     "they need not sum to 1\n";
 
     std::vector<ImageFailure> failures;
     const auto paths = expand_image_paths(options.inputs, failures);

@@ -84,7 +84,7 @@ int run_eval(const EvalOptions& options) {
     report.model = options.run.model;
     report.templates = templates;
     report.class_names = dataset.class_names;
-    report.images = score_images(dataset, embeddings, weights, clip.logit_scale());
+    report.images = score_images(dataset, embeddings, weights, clip.scoring());
     report.metrics = compute_metrics(static_cast<int>(dataset.class_names.size()), report.images);
     report.skipped = embeddings.skipped;
     report.seconds = std::chrono::duration<double>(Clock::now() - start).count();

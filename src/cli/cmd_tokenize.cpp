@@ -21,11 +21,11 @@ struct TokenizeOptions {
 int run_tokenize(const TokenizeOptions& options) {
     const auto dir = resolve_model(options.model);
     const ClipConfig config = ClipConfig::from_file(dir / "config.json");
-    const Tokenizer tokenizer = Tokenizer::from_directory(dir);
+    const auto tokenizer = load_tokenizer(dir);
     const auto texts = options.file.empty() ? options.texts : read_lines(options.file, false);
     nlohmann::json out = nlohmann::json::array();
     for (const auto& text : texts)
-        out.push_back(tokenizer.encode_for_model(text, config.text.max_position_embeddings));
+        out.push_back(tokenizer->encode_for_model(text, config.text.max_position_embeddings));
     std::cout << out.dump() << "\n";
     return 0;
 }

@@ -10,10 +10,15 @@ namespace zeroclip {
 
 std::vector<ScoredImage> score_images(const Dataset& dataset, const DatasetEmbeddings& embeddings,
                                       const Matrix& class_weights, float logit_scale, int k) {
+    return score_images(dataset, embeddings, class_weights, Scoring{ScoreFunction::Softmax, logit_scale, 0.0f}, k);
+}
+
+std::vector<ScoredImage> score_images(const Dataset& dataset, const DatasetEmbeddings& embeddings,
+                                      const Matrix& class_weights, const Scoring& scoring, int k) {
     if (class_weights.rows != static_cast<int>(dataset.class_names.size()))
         throw Error("class weights have " + std::to_string(class_weights.rows) + " rows for " +
                     std::to_string(dataset.class_names.size()) + " classes");
-    const Matrix probs = zero_shot_probabilities(embeddings.embeds, class_weights, logit_scale);
+    const Matrix probs = zero_shot_probabilities(embeddings.embeds, class_weights, scoring);
     std::vector<ScoredImage> scored;
     scored.reserve(embeddings.scored.size());
     for (int r = 0; r < probs.rows; ++r) {

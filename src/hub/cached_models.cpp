@@ -1,10 +1,12 @@
-// hub/cached_models.cpp - the CLIP snapshots in huggingface_hub's cache, for `zeroclip models`.
+// hub/cached_models.cpp - the snapshots of a family zeroclip reads (CLIP, SigLIP) in
+// huggingface_hub's cache, for `zeroclip models`.
 #include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "hub/cache_layout.h"
+#include "models/registry.h"
 #include "zeroclip/hub.h"
 
 namespace zeroclip {
@@ -20,7 +22,12 @@ bool is_clip_snapshot(const std::filesystem::path& dir) {
     if (ec || size > kMaxConfigBytes) return false;
     std::ifstream in(config, std::ios::binary);
     const auto json = nlohmann::json::parse(in, nullptr, false);
-    return json.is_object() && json.value("model_type", "") == "clip";
+    if (!json.is_object() || !json.contains("model_type") || !json["model_type"].is_string()) return false;
+    const std::string type = json["model_type"].get<std::string>();
+    for (const ModelFamily& family : model_families())
+        for (const std::string& t : family.model_types)
+            if (t == type) return true;
+    return false;
 }
 
 std::uintmax_t snapshot_size(const std::filesystem::path& dir) {

@@ -1,20 +1,27 @@
-// hub/model_download.cpp - the files a CLIP model needs, fetched into (or found in) the cache,
-// and MODEL resolution: a local directory as is, else a hub id.
+// hub/model_download.cpp - the files a model needs (its family declares them), fetched into (or
+// found in) the cache, and MODEL resolution: a local directory as is, else a hub id.
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "hub/file_download.h"
+#include "models/registry.h"
 #include "zeroclip/hub.h"
 
 namespace zeroclip {
 
 namespace {
 
-// What the engine reads besides config.json and the weights.
-constexpr const char* kRequiredFiles[] = {"vocab.json", "merges.txt", "preprocessor_config.json"};
-// Small files that describe the tokenizer for Python users sharing the cache; fine if absent.
-constexpr const char* kOptionalFiles[] = {"tokenizer_config.json", "special_tokens_map.json"};
+// The family of a downloaded config.json, which declares the files read besides config.json and
+// the weights, and the small optional ones that describe the tokenizer for Python users sharing
+// the cache. A config no family claims gets CLIP's list: loading it later says what is wrong.
+const ModelFamily& family_of_file(const std::filesystem::path& config) {
+    try {
+        return family_of_directory(config.parent_path());
+    } catch (const Error&) {
+        return model_families().front();
+    }
+}
 constexpr const char* kSingleWeights = "model.safetensors";
 constexpr const char* kShardIndex = "model.safetensors.index.json";
 constexpr std::uintmax_t kMaxIndexBytes = 64u << 20;
@@ -56,10 +63,11 @@ std::filesystem::path download_files(const ModelId& id, const HubOptions& option
             if (!repo.fetch(shard))
                 throw Error(id.repo + ": shard '" + shard + "' named by " + kShardIndex + " is missing");
     }
-    for (const char* file : kRequiredFiles)
+    const ModelFamily& family = family_of_file(*config);
+    for (const std::string& file : family.files)
         if (!repo.fetch(file))
-            throw Error(id.repo + ": no " + file + " in the repository: not a CLIP model?");
-    for (const char* file : kOptionalFiles) repo.fetch(file);
+            throw Error(id.repo + ": no " + file + " in the repository: not a " + family.name + " model?");
+    for (const std::string& file : family.optional_files) repo.fetch(file);
     return config->parent_path();
 }
 
@@ -71,7 +79,7 @@ std::optional<std::filesystem::path> find_cached_model(const ModelId& id, const 
     if (!commit) return std::nullopt;
     const auto dir = cache.snapshot(*commit);
     if (!hub::is_present(dir / "config.json")) return std::nullopt;  // follows the link: the blob too
-    for (const char* file : kRequiredFiles)
+    for (const std::string& file : family_of_file(dir / "config.json").files)
         if (!hub::is_present(dir / file)) return std::nullopt;
     if (hub::is_present(dir / kSingleWeights)) return dir;
     if (!hub::is_present(dir / kShardIndex)) return std::nullopt;

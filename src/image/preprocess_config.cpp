@@ -67,6 +67,10 @@ private:
 }  // namespace
 
 PreprocessConfig PreprocessConfig::from_file(const std::filesystem::path& json_path) {
+    return from_file(json_path, PreprocessConfig{});
+}
+
+PreprocessConfig PreprocessConfig::from_file(const std::filesystem::path& json_path, const PreprocessConfig& defaults) {
     const std::string file = json_path.string();
     std::ifstream in(json_path);
     if (!in) throw Error(file + ": cannot open preprocessor config");
@@ -79,7 +83,7 @@ PreprocessConfig PreprocessConfig::from_file(const std::filesystem::path& json_p
     if (!root.is_object()) throw Error(file + ": preprocessor config must be a JSON object");
     const ConfigReader r(root, file);
 
-    PreprocessConfig config;
+    PreprocessConfig config = defaults;
     config.do_convert_rgb = r.flag("do_convert_rgb", config.do_convert_rgb);
     config.do_resize = r.flag("do_resize", config.do_resize);
     config.do_center_crop = r.flag("do_center_crop", config.do_center_crop);

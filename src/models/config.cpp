@@ -1,4 +1,4 @@
-// ClipConfig parsing: Hugging Face `config.json` with transformers' defaults and sanity bounds.
+// ClipConfig parsing: Hugging Face `config.json` with the family's transformers defaults and sanity bounds.
 #include "zeroclip/config.h"
 
 #include <cmath>
@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/registry.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
@@ -108,9 +109,9 @@ void check_heads(const std::string& file, const std::string& prefix, int hidden,
     }
 }
 
-TextConfig parse_text(const json& object, const std::string& file, const std::string& prefix) {
-    // Defaults are CLIPTextConfig's (transformers >= 4.31: bos/eos are the CLIP special tokens).
-    TextConfig c;
+TextConfig parse_text(const json& object, const std::string& file, const std::string& prefix, TextConfig c) {
+    // `c` holds the family's defaults (CLIPTextConfig's: transformers >= 4.31, bos/eos are the
+    // CLIP special tokens; SiglipTextConfig's).
     FieldReader r(object, file, prefix);
     r.read_int("vocab_size", c.vocab_size, 1, kMaxVocab);
     r.read_int("hidden_size", c.hidden_size, 1, kMaxWidth);
@@ -127,8 +128,8 @@ TextConfig parse_text(const json& object, const std::string& file, const std::st
     return c;
 }
 
-VisionConfig parse_vision(const json& object, const std::string& file, const std::string& prefix) {
-    VisionConfig c;  // CLIPVisionConfig's defaults (ViT-B/32)
+VisionConfig parse_vision(const json& object, const std::string& file, const std::string& prefix,
+                          VisionConfig c) {  // `c`: the family's defaults
     FieldReader r(object, file, prefix);
     r.read_int("hidden_size", c.hidden_size, 1, kMaxWidth);
     r.read_int("intermediate_size", c.intermediate_size, 1, kMaxWidth);
@@ -186,13 +187,21 @@ ClipConfig ClipConfig::from_json_text(const std::string& json_text, const std::s
     if (root.is_discarded()) throw Error(name + ": not valid JSON");
     if (!root.is_object()) throw Error(name + ": expected a JSON object at the top level");
 
-    ClipConfig config;
+    const ModelFamily& family = family_of_config(root, name);
+    ClipConfig config = family.default_config();
+    config.family = family.name;
     const auto [text, text_prefix] = sub_config(root, "text_config", name);
     const auto [vision, vision_prefix] = sub_config(root, "vision_config", name);
-    config.text = parse_text(text, name, text_prefix);
-    config.vision = parse_vision(vision, name, vision_prefix);
+    config.text = parse_text(text, name, text_prefix, config.text);
+    config.vision = parse_vision(vision, name, vision_prefix, config.vision);
     FieldReader top(root, name, "");
-    top.read_int("projection_dim", config.projection_dim, 1, kMaxWidth);
+    if (family.embedding_size_from_text_head) {
+        // SiglipTextConfig.projection_size defaults to the text hidden size.
+        config.projection_dim = config.text.hidden_size;
+        FieldReader(text, name, text_prefix).read_int("projection_size", config.projection_dim, 1, kMaxWidth);
+    } else {
+        top.read_int("projection_dim", config.projection_dim, 1, kMaxWidth);
+    }
     top.read_float("logit_scale_init_value", config.logit_scale_init_value, -100.0, 100.0, false);
     return config;
 }

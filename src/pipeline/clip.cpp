@@ -3,29 +3,36 @@
 
 #include <algorithm>
 
+#include "models/registry.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
 
-Clip::Clip(Tokenizer tokenizer, PreprocessConfig preprocess, std::unique_ptr<ClipModel> model)
+Clip::Clip(std::unique_ptr<TextTokenizer> tokenizer, PreprocessConfig preprocess, std::unique_ptr<ClipModel> model)
     : tokenizer_(std::move(tokenizer)), preprocess_(preprocess), model_(std::move(model)) {}
 
 Clip Clip::open(const std::filesystem::path& model_dir, const ModelOptions& options) {
     if (!std::filesystem::is_directory(model_dir))
         throw Error(model_dir.string() + ": not a model directory");
     auto model = ClipModel::load(model_dir, options);
-    auto preprocess = PreprocessConfig::from_directory(model_dir, model->config().vision.image_size);
+    const ModelFamily& family = model_family(model->config().family);
+    auto preprocess = family.load_preprocess(model_dir, model->config().vision.image_size);
     if (preprocess.crop_height != model->config().vision.image_size ||
         preprocess.crop_width != model->config().vision.image_size)
-        throw Error((model_dir / "preprocessor_config.json").string() + ": crop size " +
+        throw Error((model_dir / "preprocessor_config.json").string() + ": " +
+                    (preprocess.do_center_crop ? "crop" : "resize") + " size " +
                     std::to_string(preprocess.crop_height) + "x" + std::to_string(preprocess.crop_width) +
                     " does not match the vision tower's image_size " +
                     std::to_string(model->config().vision.image_size));
-    return Clip(Tokenizer::from_directory(model_dir), preprocess, std::move(model));
+    return Clip(family.load_tokenizer(model_dir), preprocess, std::move(model));
 }
 
 std::vector<int32_t> Clip::tokenize(const std::string& text) const {
-    return tokenizer_.encode_for_model(text, config().text.max_position_embeddings);
+    return tokenizer_->encode_for_model(text, config().text.max_position_embeddings);
+}
+
+Scoring Clip::scoring() const {
+    return {model_family(config().family).score_function, model_->logit_scale(), model_->logit_bias()};
 }
 
 Matrix Clip::embed_texts(const std::vector<std::string>& texts, int batch_size) {

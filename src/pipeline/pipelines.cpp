@@ -46,7 +46,7 @@ ZeroShotClassifier::ZeroShotClassifier(Clip& clip, std::vector<std::string> labe
 
 Matrix ZeroShotClassifier::probabilities(Matrix image_embeddings) const {
     l2_normalize_rows(image_embeddings);
-    return zero_shot_probabilities(image_embeddings, class_weights_, clip_.logit_scale());
+    return zero_shot_probabilities(image_embeddings, class_weights_, clip_.scoring());
 }
 
 Classification ZeroShotClassifier::classify(const RgbImage& image, int top_k, std::string name) {

@@ -86,6 +86,29 @@ Matrix zero_shot_probabilities(const Matrix& image_embeds, const Matrix& class_w
     return probs;
 }
 
+Matrix zero_shot_probabilities(const Matrix& image_embeds, const Matrix& class_weights,
+                               const Scoring& scoring) {
+    if (scoring.function == ScoreFunction::Softmax)
+        return zero_shot_probabilities(image_embeds, class_weights, scoring.logit_scale);
+    if (image_embeds.cols != class_weights.cols)
+        throw Error("embedding sizes differ: images " + std::to_string(image_embeds.cols) +
+                    ", classes " + std::to_string(class_weights.cols));
+    Matrix probs{image_embeds.rows, class_weights.rows, {}};
+    probs.data.resize(static_cast<size_t>(probs.rows) * probs.cols);
+    for (int i = 0; i < image_embeds.rows; ++i) {
+        const float* x = image_embeds.row(i);
+        float* p = probs.row(i);
+        for (int k = 0; k < class_weights.rows; ++k) {
+            const float* w = class_weights.row(k);
+            double dot = 0.0;
+            for (int c = 0; c < image_embeds.cols; ++c) dot += static_cast<double>(x[c]) * w[c];
+            const double logit = double(scoring.logit_scale) * dot + scoring.logit_bias;
+            p[k] = static_cast<float>(1.0 / (1.0 + std::exp(-logit)));
+        }
+    }
+    return probs;
+}
+
 std::vector<Prediction> top_k(const float* scores, int n, int k) {
     std::vector<int> order(n);
     std::iota(order.begin(), order.end(), 0);

@@ -6,7 +6,7 @@
 
 #include "model/text_input.h"
 #include "backend/backend.h"
-#include "cuda/cuda_clip_model.h"
+#include "models/clip/clip_family.h"
 #include "models/clip/clip_weights.h"
 #include "models/encoder.h"
 #include "zeroclip/error.h"
@@ -205,12 +205,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& model_dir, const ModelOptions& options) {
-    if (options.threads < 0) throw Error("threads must be >= 0, got " + std::to_string(options.threads));
-    if (options.device != Device::Cpu && select_device(options.device, options.precision, probe_cuda()) == Device::Cuda)
-        return load_cuda_clip_model(model_dir, options);
-    std::unique_ptr<Backend> backend = make_cpu_backend(options.threads, options.precision);
-    ClipConfig config = ClipConfig::from_file(model_dir / "config.json");
+std::unique_ptr<ClipModel> load_clip_towers(const std::filesystem::path& model_dir, ClipConfig config,
+                                            std::unique_ptr<Backend> backend) {
     ClipWeights weights = ClipWeights::load(model_dir, config);
     return std::make_unique<OnednnClipModel>(std::move(config), std::move(weights), std::move(backend));
 }
