@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Writes full-size random CLIP checkpoints (ViT-B/32, ViT-L/14) in the Hugging Face layout.
+"""Writes full-size random CLIP checkpoints (ViT-B/32, ViT-B/16, ViT-L/14) in the Hugging Face layout.
 
-The configs are those of openai/clip-vit-base-patch32 and openai/clip-vit-large-patch14; weights
+The configs are those of openai/clip-vit-base-patch32, -base-patch16 and -large-patch14; weights
 are random (float32), scaled like a trained model's so that activations stay in a realistic
 range. The tokenizer and preprocessor files come from the conformance model `tiny` (the real
 CLIP vocabulary). Used by bench/compare.py; the weights are never committed.
@@ -26,6 +26,9 @@ TOKENIZER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "
 CONFIGS = {
     "vit-b-32": dict(text=dict(hidden=512, layers=12, heads=8, intermediate=2048),
                      vision=dict(hidden=768, layers=12, heads=12, intermediate=3072, patch=32),
+                     projection=512),
+    "vit-b-16": dict(text=dict(hidden=512, layers=12, heads=8, intermediate=2048),
+                     vision=dict(hidden=768, layers=12, heads=12, intermediate=3072, patch=16),
                      projection=512),
     "vit-l-14": dict(text=dict(hidden=768, layers=12, heads=12, intermediate=3072),
                      vision=dict(hidden=1024, layers=24, heads=16, intermediate=4096, patch=14),

@@ -1,5 +1,6 @@
 // SigLIP against transformers' SiglipModel, SiglipTokenizer and SiglipImageProcessor
 // (../shared/conformance/siglip/), and the committed tiny SigLIP fixture on a fresh clone.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -221,6 +222,62 @@ TEST(SiglipFixture, ClassifyPrintsIndependentProbabilities) {
         const int index = label == "cat" ? 0 : label == "dog" ? 1 : 2;
         EXPECT_NEAR(p["score"].get<double>(), probs.row(0)[index], 1e-6);
     }
+    std::filesystem::remove(err);
+}
+
+}  // namespace
+}  // namespace zeroclip
+
+namespace zeroclip {
+namespace {
+
+// A real google/siglip-* config.json leaves SiglipConfig's defaults out.
+TEST(SiglipConfig, FillsSiglipConfigDefaults) {
+    const ClipConfig c = ClipConfig::from_json_text(R"({"model_type": "siglip", "text_config": {},
+                                                        "vision_config": {"patch_size": 14, "image_size": 224}})",
+                                                    "config.json");
+    EXPECT_EQ(c.family, "siglip");
+    EXPECT_EQ(c.text.vocab_size, 32000);
+    EXPECT_EQ(c.text.hidden_size, 768);
+    EXPECT_EQ(c.text.max_position_embeddings, 64);
+    EXPECT_EQ(c.text.hidden_act, Activation::GeluTanh);
+    EXPECT_FLOAT_EQ(c.text.layer_norm_eps, 1e-6f);
+    EXPECT_EQ(c.text.pad_token_id, 1);
+    EXPECT_EQ(c.vision.hidden_size, 768);
+    EXPECT_EQ(c.vision.patch_size, 14);
+    EXPECT_EQ(c.vision.hidden_act, Activation::GeluTanh);
+    EXPECT_FLOAT_EQ(c.vision.layer_norm_eps, 1e-6f);
+    EXPECT_EQ(c.projection_dim, 768);  // projection_size defaults to the text hidden size
+
+    const ClipConfig sized = ClipConfig::from_json_text(
+        R"({"model_type": "siglip", "text_config": {"hidden_size": 1152, "num_attention_heads": 16, "projection_size": 1152}})",
+        "config.json");
+    EXPECT_EQ(sized.projection_dim, 1152);
+}
+
+TEST(ModelFamilies, ConfigPicksTheFamily) {
+    EXPECT_EQ(ClipConfig::from_json_text(R"({"architectures": ["SiglipModel"]})", "c.json").family, "siglip");
+    EXPECT_EQ(ClipConfig::from_json_text(R"({"architectures": ["CLIPModel"]})", "c.json").family, "clip");
+    EXPECT_EQ(ClipConfig::from_json_text(R"({"model_type": "clip"})", "c.json").family, "clip");
+    EXPECT_EQ(ClipConfig::from_json_text(R"({})", "c.json").family, "clip");  // configs from before model_type
+    // CLIP keeps CLIPConfig's defaults.
+    EXPECT_EQ(ClipConfig::from_json_text(R"({})", "c.json").text.max_position_embeddings, 77);
+    try {
+        ClipConfig::from_json_text(R"({"model_type": "siglip2"})", "dir/config.json");
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "dir/config.json: model_type \"siglip2\" is not a family zeroclip reads (clip, siglip)");
+    }
+}
+
+TEST(SiglipFixture, TokenizeCommandPrintsSiglipIds) {
+    const auto err = std::filesystem::temp_directory_path() / "zeroclip-siglip-tokenize.err";
+    const auto result = test::run_cli({"tokenize", "-m", fixture_model().string(), "a photo of a cat."}, err);
+    ASSERT_EQ(result.status, 0) << result.err;
+    auto ids = read_json(fixture_model() / "expected.json")["input_ids"][0].get<std::vector<int32_t>>();
+    ids.erase(std::find(ids.begin(), ids.end(), 1) + 1, ids.end());  // without the </s> padding
+    EXPECT_EQ(nlohmann::json::parse(result.out), nlohmann::json::array({ids}));
     std::filesystem::remove(err);
 }
 

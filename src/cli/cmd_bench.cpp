@@ -16,6 +16,7 @@
 #include "backend/cpu_peak.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "models/registry.h"
 #include "zeroclip/zeroclip.h"
 
 namespace zeroclip::cli {
@@ -64,28 +65,6 @@ double peak_rss_mb() {
     return usage.ru_maxrss / 1024.0;
 }
 
-// Multiply-adds x 2 of one transformer encoder pass over `seq` tokens, as a plain implementation
-// (transformers, ONNX Runtime) computes it: the work the throughput is quoted against.
-double encoder_flops(int seq, int hidden, int intermediate, int layers) {
-    const double per_layer = 2.0 * seq * (4.0 * hidden * hidden + 2.0 * hidden * intermediate)  // linear
-                             + 4.0 * double(seq) * seq * hidden;                                 // attention
-    return layers * per_layer;
-}
-
-double image_gflop(const ClipConfig& c) {
-    const VisionConfig& v = c.vision;
-    const int patches = (v.image_size / v.patch_size) * (v.image_size / v.patch_size);
-    const double patch_embedding = 2.0 * patches * v.num_channels * v.patch_size * v.patch_size * v.hidden_size;
-    return (patch_embedding + encoder_flops(patches + 1, v.hidden_size, v.intermediate_size, v.num_hidden_layers) +
-            2.0 * v.hidden_size * c.projection_dim) / 1e9;
-}
-
-double text_gflop(const ClipConfig& c, int tokens) {
-    const TextConfig& t = c.text;
-    return (encoder_flops(tokens, t.hidden_size, t.intermediate_size, t.num_hidden_layers) +
-            2.0 * t.hidden_size * c.projection_dim) / 1e9;
-}
-
 double weights_mb(const std::filesystem::path& model_dir) {
     uintmax_t bytes = 0;
     for (const auto& entry : std::filesystem::directory_iterator(model_dir)) {
@@ -112,11 +91,11 @@ int run_bench(const BenchOptions& options) {
         std::normal_distribution<float> normal(0.0f, 1.0f);
         for (float& p : pixels) p = normal(rng);
         run_batch = [&] { clip.model().encode_images(pixels.data(), batch); };
-        gflop_per_batch = batch * image_gflop(clip.config());
+        gflop_per_batch = batch * model_family(clip.config().family).image_flops(clip.config()) / 1e9;
     } else {
         for (const std::string& prompt : synthetic_prompts(batch)) {
             tokens.push_back(clip.tokenize(prompt));
-            gflop_per_batch += text_gflop(clip.config(), static_cast<int>(tokens.back().size()));
+            gflop_per_batch += model_family(clip.config().family).text_flops(clip.config(), static_cast<int>(tokens.back().size())) / 1e9;
         }
         run_batch = [&] { clip.model().encode_texts(tokens); };
     }

@@ -15,7 +15,7 @@ int run_models() {
     const HubOptions options = HubOptions::from_environment();
     const auto models = list_cached_models(options);
     if (models.empty()) {
-        std::cerr << "no CLIP model in " << options.cache_dir.string()
+        std::cerr << "no CLIP or SigLIP model in " << options.cache_dir.string()
                   << " (get one with: zeroclip download ORG/NAME)\n";
         return 0;
     }

@@ -66,6 +66,12 @@ void gather_rows(std::vector<float>& matrix, const std::vector<int>& rows, int w
     }
 }
 
+double encoder_flops(int seq, int hidden, int intermediate, int layers) {
+    const double per_layer = 2.0 * seq * (4.0 * hidden * hidden + 2.0 * hidden * intermediate)  // linear
+                             + 4.0 * double(seq) * seq * hidden;                                 // attention
+    return layers * per_layer;
+}
+
 void TransformerEncoder::run(Backend& backend, const std::vector<PreparedEncoderLayer>& layers,
                              const EncoderShape& s, int batch, int seq, const int* lengths, bool causal,
                              const std::vector<int>& pooled, std::vector<float>& hidden) {

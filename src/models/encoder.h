@@ -57,6 +57,10 @@ inline LayerNormParams norm_params(const LayerNormWeights& w, float eps) { retur
 // Moves rows[i] of a [*, width] matrix to row i, in place (rows ascending, so rows[i] >= i).
 void gather_rows(std::vector<float>& matrix, const std::vector<int>& rows, int width);
 
+// Multiply-adds x 2 of one encoder pass over `seq` tokens, as a plain implementation
+// (transformers, ONNX Runtime) computes it: the work benchmarks quote throughput against.
+double encoder_flops(int seq, int hidden, int intermediate, int layers);
+
 // Runs the layers over `hidden` ([batch * seq, shape.hidden]); keeps its scratch buffers between
 // calls. Not thread-safe (the towers serialise their calls).
 class TransformerEncoder {

@@ -32,6 +32,9 @@ struct ModelFamily {
     ClipConfig (*default_config)();  // transformers' defaults for absent config.json fields
     PreprocessConfig (*load_preprocess)(const std::filesystem::path& model_dir, int image_size);
     std::unique_ptr<TextTokenizer> (*load_tokenizer)(const std::filesystem::path& model_dir);
+    // Floating-point operations of one image / one text of `tokens` ids (benchmarks' GFLOP/s).
+    double (*image_flops)(const ClipConfig& config);
+    double (*text_flops)(const ClipConfig& config, int tokens);
     std::unique_ptr<ClipModel> (*load_towers)(const std::filesystem::path& model_dir, ClipConfig config,
                                               std::unique_ptr<Backend> backend);
 };

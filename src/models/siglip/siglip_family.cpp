@@ -1,6 +1,7 @@
 // The SigLIP family: SentencePiece tokenizer, SiglipImageProcessor, sigmoid scores, SiglipModel's towers.
 #include "models/siglip/siglip_family.h"
 
+#include "models/encoder.h"
 #include "models/siglip/siglip_tokenizer.h"
 #include "zeroclip/error.h"
 
@@ -66,6 +67,21 @@ ModelFamily siglip_family() {
     f.load_preprocess = load_siglip_preprocess;
     f.load_tokenizer = [](const std::filesystem::path& dir) -> std::unique_ptr<TextTokenizer> {
         return SiglipTokenizer::from_file(dir / "spiece.model");
+    };
+    f.image_flops = [](const ClipConfig& c) {
+        const VisionConfig& v = c.vision;
+        const int patches = (v.image_size / v.patch_size) * (v.image_size / v.patch_size), h = v.hidden_size;
+        const double patch_embedding = 2.0 * patches * v.num_channels * v.patch_size * v.patch_size * h;
+        // Pooling head: keys and values of every patch, one query's attention, out_proj, MLP.
+        const double head = 2.0 * patches * h * 2 * h + 4.0 * patches * h + 2.0 * h * h +
+                            4.0 * h * v.intermediate_size;
+        return patch_embedding + encoder_flops(patches, h, v.intermediate_size, v.num_hidden_layers) + head;
+    };
+    f.text_flops = [](const ClipConfig& c, int) {
+        // Every text is padded to max_position_embeddings: that is the work done.
+        const TextConfig& t = c.text;
+        return encoder_flops(t.max_position_embeddings, t.hidden_size, t.intermediate_size, t.num_hidden_layers) +
+               2.0 * t.hidden_size * c.projection_dim;
     };
     f.load_towers = load_siglip_towers;
     return f;
