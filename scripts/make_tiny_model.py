@@ -326,15 +326,17 @@ def train_spiece(path):
         n = int(torch.randint(3, 9, (1,), generator=gen))
         idx = torch.randint(0, len(SIGLIP_CORPUS_WORDS), (n,), generator=gen).tolist()
         lines.append(" ".join(SIGLIP_CORPUS_WORDS[i] for i in idx))
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = os.path.join(tmp, "corpus.txt")
-        with open(corpus, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        spm.SentencePieceTrainer.train(
-            input=corpus, model_prefix=os.path.join(tmp, "spiece"), vocab_size=64, model_type="unigram",
-            normalization_rule_name="nmt_nfkc", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
-            character_coverage=1.0, num_threads=1, minloglevel=2)
-        shutil.copy(os.path.join(tmp, "spiece.model"), path)
+    # A fixed directory: the model records its training file names, so the file stays reproducible.
+    tmp = os.path.join(tempfile.gettempdir(), "zeroclip-siglip-spiece")
+    os.makedirs(tmp, exist_ok=True)
+    corpus = os.path.join(tmp, "corpus.txt")
+    with open(corpus, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    spm.SentencePieceTrainer.train(
+        input=corpus, model_prefix=os.path.join(tmp, "spiece"), vocab_size=64, model_type="unigram",
+        normalization_rule_name="nmt_nfkc", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+        character_coverage=1.0, num_threads=1, minloglevel=2)
+    shutil.copy(os.path.join(tmp, "spiece.model"), path)
 
 
 def siglip_ids(sp, text, max_length):
@@ -399,7 +401,7 @@ def make_siglip_weights(m, vocab, gen):
     linear("vision_model.head.mlp.fc1", v["intermediate"], d)
     linear("vision_model.head.mlp.fc2", d, v["intermediate"])
     w["logit_scale"] = torch.full([1], math.log(10.0), dtype=torch.float64)
-    w["logit_bias"] = torch.full([1], -10.0, dtype=torch.float64)
+    w["logit_bias"] = torch.full([1], -1.0, dtype=torch.float64)
     return {k: x.float() for k, x in w.items()}
 
 
@@ -481,7 +483,7 @@ def make_siglip_model(m):
         image = [ref_siglip_image(p.double(), w64, m).tolist() for p in pixels]
     expected = {"texts": SIGLIP_TEXTS, "input_ids": ids, "text_embeds": text,
                 "pixel_shape": list(pixels.shape), "pixel_values": pixels.flatten().tolist(),
-                "image_embeds": image, "logit_scale": 10.0, "logit_bias": -10.0}
+                "image_embeds": image, "logit_scale": 10.0, "logit_bias": -1.0}
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f)
 
