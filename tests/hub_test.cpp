@@ -203,6 +203,25 @@ TEST_F(HubTest, WritesHuggingFaceHubCacheLayout) {
     EXPECT_EQ(zeroclip::find_cached_model(*ModelId::parse("test-org/clip-tiny"), options_), dir);
 }
 
+// The family's files: a SigLIP repo has spiece.model and no BPE files.
+TEST_F(HubTest, DownloadsTheFilesOfTheModelsFamily) {
+    FakeHub::Repo repo;
+    repo.commit = commit_for("siglip");
+    repo.files["config.json"] = {R"({"model_type": "siglip", "architectures": ["SiglipModel"]})", false};
+    repo.files["spiece.model"] = {random_bytes(5000, 3), true};
+    repo.files["preprocessor_config.json"] = {R"({"size": {"height": 224, "width": 224}})", false};
+    repo.files["model.safetensors"] = {random_bytes(3000, 4), true};
+    hub_.add_repo("test-org/siglip", repo);
+    const fs::path dir = download("test-org/siglip");
+    for (const char* file : {"config.json", "spiece.model", "preprocessor_config.json", "model.safetensors"})
+        EXPECT_EQ(read_file(dir / file), repo.files.at(file).content) << file;
+    EXPECT_FALSE(fs::exists(dir / "vocab.json"));
+    EXPECT_EQ(zeroclip::find_cached_model(*ModelId::parse("test-org/siglip"), options_), dir);
+    const auto models = zeroclip::list_cached_models(options_);
+    ASSERT_EQ(models.size(), 1u);
+    EXPECT_EQ(models[0].repo, "test-org/siglip");
+}
+
 TEST_F(HubTest, SecondResolutionDownloadsNothing) {
     const auto repo = clip_repo("again");
     hub_.add_repo("test-org/clip", repo);
