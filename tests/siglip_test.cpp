@@ -271,6 +271,30 @@ TEST(ModelFamilies, ConfigPicksTheFamily) {
     }
 }
 
+// `preprocess` writes what SiglipImageProcessor gives: the whole image resized, (x/255 - 0.5)/0.5.
+TEST(SiglipFixture, PreprocessCommandUsesSiglipImageProcessor) {
+    const auto err = std::filesystem::temp_directory_path() / "zeroclip-siglip-preprocess.err";
+    const auto out = std::filesystem::temp_directory_path() / "zeroclip-siglip-preprocess.npy";
+    const auto image = test::fixtures_dir() / "images" / "jpeg_baseline.jpg";
+    const auto result = test::run_cli({"preprocess", "-m", fixture_model().string(), "-o", out.string(),
+                                       image.string()}, err);
+    ASSERT_EQ(result.status, 0) << result.err;
+    const PreprocessConfig config = preprocess_config_for_model(fixture_model());
+    EXPECT_FALSE(config.do_center_crop);
+    EXPECT_EQ(config.crop_height, 32);
+    const RgbImage resized = resize_bicubic(read_image(image), 32, 32);
+    const std::string npy = test::read_file(out);
+    ASSERT_GE(npy.size(), 3u * 32 * 32 * 4);
+    const float* values = reinterpret_cast<const float*>(npy.data() + npy.size() - 3 * 32 * 32 * 4);
+    for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < 32 * 32; i += 97) {
+            const float expected = (static_cast<float>(resized.pixels[i * 3 + c] * (1.0 / 255.0)) - 0.5f) / 0.5f;
+            EXPECT_EQ(values[c * 32 * 32 + i], expected) << c << " " << i;
+        }
+    std::filesystem::remove(err);
+    std::filesystem::remove(out);
+}
+
 TEST(SiglipFixture, TokenizeCommandPrintsSiglipIds) {
     const auto err = std::filesystem::temp_directory_path() / "zeroclip-siglip-tokenize.err";
     const auto result = test::run_cli({"tokenize", "-m", fixture_model().string(), "a photo of a cat."}, err);

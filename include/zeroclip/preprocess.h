@@ -32,6 +32,11 @@ struct PreprocessConfig {
     static PreprocessConfig from_directory(const std::filesystem::path& model_dir, int image_size);
 };
 
+// The image processor of a model directory's family (config.json's model_type):
+// CLIPImageProcessor's or SiglipImageProcessor's settings, sized by the vision tower's image_size
+// when preprocessor_config.json is absent. Throws zeroclip::Error naming the file.
+PreprocessConfig preprocess_config_for_model(const std::filesystem::path& model_dir);
+
 // Resize of the shortest side to `shortest_edge` (long side truncated: int(s * long / short)),
 // or to exactly resize_width x resize_height when set, then a centre crop with offset
 // ((h - ch) // 2, (w - cw) // 2), zero padded when smaller (both steps per their do_* flags).

@@ -21,8 +21,7 @@ struct PreprocessOptions {
 
 int run_preprocess(const PreprocessOptions& options) {
     const auto dir = resolve_model(options.model);
-    const ClipConfig config = ClipConfig::from_file(dir / "config.json");
-    const auto preprocess = PreprocessConfig::from_directory(dir, config.vision.image_size);
+    const auto preprocess = preprocess_config_for_model(dir);
     std::vector<ImageFailure> failures;
     const auto paths = expand_image_paths(options.inputs, failures);
     for (const auto& f : failures) report_failure(f);

@@ -57,6 +57,11 @@ const ModelFamily& family_of_directory(const std::filesystem::path& model_dir) {
     return family_of_config(root, file.string());
 }
 
+PreprocessConfig preprocess_config_for_model(const std::filesystem::path& model_dir) {
+    const ClipConfig config = ClipConfig::from_file(model_dir / "config.json");
+    return model_family(config.family).load_preprocess(model_dir, config.vision.image_size);
+}
+
 std::unique_ptr<TextTokenizer> load_tokenizer(const std::filesystem::path& model_dir) {
     return family_of_directory(model_dir).load_tokenizer(model_dir);
 }
