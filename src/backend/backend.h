@@ -7,8 +7,11 @@
 // form suits it. (The CUDA model runs whole towers on the GPU: src/cuda/.)
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "zeroclip/config.h"
 #include "zeroclip/model.h"
@@ -78,6 +81,19 @@ public:
 
     // The kernels chosen so far (oneDNN implementation names), for benchmarks and logs.
     virtual std::string kernel_info() const = 0;
+
+    // For the packed-weight cache (src/model/packed_tower_cache.h), which stores whatever the
+    // backend packs without knowing its form:
+    // - packing_key: everything the packed form depends on besides the weight itself (backend,
+    //   its library's version, the CPU ISA in effect, precision, packing revision);
+    // - packed_blocks: a prepared weight as byte blocks (pointing into it);
+    // - linear_from_blocks: a weight that uses such blocks in place (they must outlive it), or
+    //   null when they do not hold a packed weight of this shape for this backend.
+    virtual std::string packing_key() const = 0;
+    virtual std::vector<std::span<const std::byte>> packed_blocks(const LinearWeights& weights) const = 0;
+    virtual std::unique_ptr<LinearWeights> linear_from_blocks(const std::vector<std::span<const std::byte>>& blocks,
+                                                              const float* bias, int out_features,
+                                                              int in_features) = 0;
 };
 
 // oneDNN on the CPU. threads: 0 for all cores. Weights are packed once into oneDNN's blocked

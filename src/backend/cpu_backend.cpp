@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 #include <tuple>
@@ -38,12 +39,44 @@ using DataType = memory::data_type;
 
 // The weight reordered once into the blocked layout the matmul prefers: as it is (Fp32),
 // converted (Bf16) or quantised per output channel (Int8, symmetric, scale = max |w| / 127).
+// The packed buffer is oneDNN's own allocation, or a cache file's mapped bytes used in place.
 class CpuLinearWeights : public LinearWeights {
 public:
     const float* bias = nullptr;
     memory packed;
-    std::vector<float> scales;  // Int8: one per output channel
+    dnnl_memory_desc_t packed_desc{};  // packed's descriptor, as the cache stores it
+    const float* scales = nullptr;     // Int8: one per output channel (owned_scales or cached)
+    std::vector<float> owned_scales;
 };
+
+// Bump when the packed form changes in a way the rest of the packing key does not show.
+constexpr int kPackingRevision = 1;
+
+// The CPU ISA oneDNN uses (after ONEDNN_MAX_CPU_ISA or any cap), which picks the packed layout.
+std::string cpu_isa_name() {
+    using dnnl::cpu_isa;
+    const cpu_isa isa = dnnl::get_effective_cpu_isa();
+    switch (isa) {
+    case cpu_isa::sse41: return "sse41";
+    case cpu_isa::avx: return "avx";
+    case cpu_isa::avx2: return "avx2";
+    case cpu_isa::avx2_vnni: return "avx2_vnni";
+    case cpu_isa::avx512_core: return "avx512_core";
+    case cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "isa" + std::to_string(static_cast<unsigned>(isa));
+    }
+}
+
+const char* precision_name(Precision precision) {
+    switch (precision) {
+    case Precision::Fp32: break;
+    case Precision::Bf16: return "bf16";
+    case Precision::Int8: return "int8";
+    }
+    return "fp32";
+}
 
 // Keep primitive caches bounded: shapes vary with batch size and text length.
 constexpr size_t kMaxCachedPrimitives = 512;
@@ -133,6 +166,50 @@ public:
         return info.empty() ? "oneDNN" : info;
     }
 
+    std::string packing_key() const override {
+        const dnnl_version_t* v = dnnl_version();
+        return "onednn " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+               std::to_string(v->patch) + " " + v->hash + ", isa " + cpu_isa_name() + ", precision " +
+               precision_name(precision_) + ", pack rows " + std::to_string(kPackRows) + ", revision " +
+               std::to_string(kPackingRevision);
+    }
+
+    // Blocks: the descriptor, the packed weight, and the int8 scales (empty otherwise).
+    std::vector<std::span<const std::byte>> packed_blocks(const LinearWeights& weights) const override {
+        const auto& w = static_cast<const CpuLinearWeights&>(weights);
+        const auto* data = static_cast<const std::byte*>(w.packed.get_data_handle());
+        const size_t scales = w.scales ? size_t(w.out_features) * sizeof(float) : 0;
+        return {{reinterpret_cast<const std::byte*>(&w.packed_desc), sizeof w.packed_desc},
+                {data, w.packed.get_desc().get_size()},
+                {reinterpret_cast<const std::byte*>(w.scales), scales}};
+    }
+
+    std::unique_ptr<LinearWeights> linear_from_blocks(const std::vector<std::span<const std::byte>>& blocks,
+                                                      const float* bias, int out_features, int in_features) override {
+        const bool int8 = precision_ == Precision::Int8;
+        if (blocks.size() != 3 || blocks[0].size() != sizeof(dnnl_memory_desc_t) ||
+            blocks[2].size() != (int8 ? size_t(out_features) * sizeof(float) : 0) ||
+            reinterpret_cast<uintptr_t>(blocks[2].data()) % alignof(float) != 0)
+            return nullptr;
+        auto w = std::make_unique<CpuLinearWeights>();
+        std::memcpy(&w->packed_desc, blocks[0].data(), sizeof w->packed_desc);
+        const memory::desc cached(w->packed_desc);
+        try {
+            // Only the layout this backend would pack into now is used: a stale or foreign
+            // descriptor is refused rather than trusted.
+            if (cached != packed_weight_desc(in_features, out_features) || cached.get_size() != blocks[1].size())
+                return nullptr;
+            w->packed = memory(cached, engine_, const_cast<std::byte*>(blocks[1].data()));
+        } catch (const dnnl::error&) {
+            return nullptr;
+        }
+        w->bias = bias;
+        w->out_features = out_features;
+        w->in_features = in_features;
+        w->scales = int8 ? reinterpret_cast<const float*>(blocks[2].data()) : nullptr;
+        return w;
+    }
+
 private:
     using LinearKey = std::tuple<int64_t, int64_t, int64_t, bool, PostOp, bool, DataType>;
 
@@ -209,26 +286,22 @@ private:
     void pack(const float* weight, CpuLinearWeights& w) {
         apply_threads();
         const int64_t k = w.in_features, n = w.out_features;
-        const DataType weight_type = precision_ == Precision::Int8 ? DataType::s8
-                                     : precision_ == Precision::Bf16 ? DataType::bf16
-                                                                     : DataType::f32;
-        const dnnl::matmul::desc desc(memory::desc({kPackRows, k}, source_type(), Dims{k, 1}),
-                                      memory::desc({k, n}, weight_type, memory::format_tag::any),
-                                      memory::desc({kPackRows, n}, DataType::f32, Dims{n, 1}));
-        const dnnl::matmul::primitive_desc pd(desc, engine_);
-        w.packed = memory(pd.weights_desc(), engine_);
+        const memory::desc packed_md = packed_weight_desc(k, n);
+        w.packed = memory(packed_md, engine_);
+        w.packed_desc = packed_md.data;
         if (precision_ != Precision::Int8) {
             memory torch_layout({{k, n}, DataType::f32, Dims{1, k}}, engine_, const_cast<float*>(weight));
             dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
         } else {
             std::vector<int8_t> quantized(size_t(n) * k);
-            w.scales.resize(size_t(n));
+            w.owned_scales.resize(size_t(n));
             for (int64_t o = 0; o < n; ++o) {
                 const float* row = weight + o * k;
                 const float amax = abs_max(row, k);
-                w.scales[o] = amax > 0.0f ? amax / 127.0f : 1.0f;
-                quantize_s8(row, k, 1.0f / w.scales[o], quantized.data() + o * k);
+                w.owned_scales[o] = amax > 0.0f ? amax / 127.0f : 1.0f;
+                quantize_s8(row, k, 1.0f / w.owned_scales[o], quantized.data() + o * k);
             }
+            w.scales = w.owned_scales.data();
             memory torch_layout({{k, n}, DataType::s8, Dims{1, k}}, engine_, quantized.data());
             dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
         }
@@ -236,6 +309,17 @@ private:
         // The float32 weight is not read again once packed: the model must not also keep it
         // resident.
         release_pages(weight, size_t(n) * k * sizeof(float));
+    }
+
+    // The blocked layout the matmul picks for a [k, n] weight (`format_tag::any`).
+    memory::desc packed_weight_desc(int64_t k, int64_t n) const {
+        const DataType weight_type = precision_ == Precision::Int8 ? DataType::s8
+                                     : precision_ == Precision::Bf16 ? DataType::bf16
+                                                                     : DataType::f32;
+        const dnnl::matmul::desc desc(memory::desc({kPackRows, k}, source_type(), Dims{k, 1}),
+                                      memory::desc({k, n}, weight_type, memory::format_tag::any),
+                                      memory::desc({kPackRows, n}, DataType::f32, Dims{n, 1}));
+        return dnnl::matmul::primitive_desc(desc, engine_).weights_desc();
     }
 
     // omp_set_num_threads sets the calling thread's team size: inference may run on any thread.

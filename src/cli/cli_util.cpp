@@ -81,6 +81,9 @@ void add_run_options(CLI::App& command, RunOptions& options) {
     command.add_option("--threads", options.threads, "Worker threads (0: all cores)")
         ->check(CLI::Range(0, 1024));
     command.add_option("--batch-size", options.batch_size, "Images per batch")->check(CLI::Range(1, 4096));
+    command.add_flag("--no-weight-cache", options.no_weight_cache,
+                     "Pack the weights afresh and write nothing to the cache ($ZEROCLIP_CACHE, else "
+                     "$XDG_CACHE_HOME/zeroclip or ~/.cache/zeroclip)");
 }
 
 ModelOptions model_options(const RunOptions& options) {
@@ -88,6 +91,8 @@ ModelOptions model_options(const RunOptions& options) {
     out.precision = parse_precision(options.precision);
     out.threads = options.threads;
     out.device = parse_device(options.device);
+    out.cache.enabled = !options.no_weight_cache;
+    out.cache.note = [](const std::string& note) { std::cerr << "zeroclip: note: " << note << "\n"; };
     return out;
 }
 

@@ -44,6 +44,7 @@ struct RunOptions {
     std::string device = "cpu";
     int threads = 0;
     int batch_size = 32;
+    bool no_weight_cache = false;
 };
 
 void add_run_options(CLI::App& command, RunOptions& options);

@@ -7,7 +7,9 @@
 #include "model/text_input.h"
 #include "backend/backend.h"
 #include "cuda/cuda_clip_model.h"
+#include "zeroclip/eval.h"  // model_fingerprint
 #include "model/clip_weights.h"
+#include "model/packed_tower_cache.h"
 #include "zeroclip/error.h"
 #include "zeroclip/model.h"
 
@@ -23,9 +25,11 @@ struct EncoderLayer {
     std::unique_ptr<LinearWeights> qkv, out_proj, fc1, fc2;
 };
 
-// One tower's linear layers in the backend's form. Packed on the tower's first use: a run that
-// embeds only images never spends time or memory on the text tower, and vice versa.
+// One tower's linear layers in the backend's form. Prepared on the tower's first use (a run
+// that embeds only images never reads, packs or maps the text tower, and vice versa): mapped
+// from the packed-weight cache, or packed and then written there.
 struct PreparedTower {
+    std::unique_ptr<MappedCacheFile> cached;  // the cache file whose blocks the layers use
     std::vector<EncoderLayer> layers;
     std::unique_ptr<LinearWeights> projection, patch_embedding;
     bool ready = false;
@@ -42,8 +46,18 @@ struct EncoderShape {
 
 class OnednnClipModel final : public ClipModel {
 public:
-    OnednnClipModel(ClipConfig config, ClipWeights weights, std::unique_ptr<Backend> backend)
-        : config_(std::move(config)), weights_(std::move(weights)), backend_(std::move(backend)) {}
+    OnednnClipModel(ClipConfig config, ClipWeights weights, std::unique_ptr<Backend> backend,
+                    PackedTowerCache cache)
+        : config_(std::move(config)),
+          weights_(std::move(weights)),
+          backend_(std::move(backend)),
+          cache_(std::move(cache)) {}
+
+    const CacheOptions* cache() const override { return cache_.enabled() ? &cache_.options() : nullptr; }
+
+    std::string text_tower_key() const override {
+        return cache_.enabled() ? cache_.tower_key("text", *backend_) : std::string();
+    }
 
     const ClipConfig& config() const override { return config_; }
 
@@ -125,41 +139,83 @@ public:
     }
 
 private:
-    std::unique_ptr<LinearWeights> prepare(const LinearTensor& t) {
-        return backend_->prepare_linear(t.weight, t.bias, t.out_features, t.in_features);
-    }
-
     const PreparedTower& text_tower() {
-        if (!text_.ready) {
-            text_.layers = prepare_layers(weights_.text.layers);
-            text_.projection = prepare(weights_.text.projection);
-            text_.ready = true;
-        }
+        if (!text_.ready) prepare_tower("text", text_);
         return text_;
     }
 
     const PreparedTower& vision_tower() {
-        if (!vision_.ready) {
-            vision_.layers = prepare_layers(weights_.vision.layers);
-            vision_.projection = prepare(weights_.vision.projection);
-            vision_.patch_embedding = prepare(weights_.vision.patch_embedding);
-            vision_.ready = true;
-        }
+        if (!vision_.ready) prepare_tower("vision", vision_);
         return vision_;
     }
 
-    std::vector<EncoderLayer> prepare_layers(const std::vector<EncoderLayerWeights>& layers) {
-        std::vector<EncoderLayer> result;
-        std::vector<float> qkv_weight;  // reused: the backend packs its own copy
-        for (const EncoderLayerWeights& w : layers) {
-            EncoderLayer& layer = result.emplace_back();
-            layer.weights = &w;
-            layer.qkv = prepare(stacked_qkv(w, qkv_weight));
-            layer.out_proj = prepare(w.out_proj);
-            layer.fc1 = prepare(w.fc1);
-            layer.fc2 = prepare(w.fc2);
+    // The tower's weights: its small tensors from the model file, its linear layers mapped from
+    // the cache when a valid file is there, otherwise packed from the model file and cached.
+    void prepare_tower(const std::string& name, PreparedTower& tower) {
+        const bool text = name == "text";
+        std::unique_ptr<MappedCacheFile> file = cache_.open(name, *backend_);
+        if (text) weights_.load_text(!file);
+        else weights_.load_vision(!file);
+        std::vector<LinearSlot> slots = linear_slots(text, tower);
+        if (file && !cache_.adopt(*file, *backend_, slots)) {
+            cache_.note_rebuilt(name, "packed differently");
+            file.reset();
+            if (text) weights_.load_text(true);
+            else weights_.load_vision(true);
+            slots = linear_slots(text, tower);
         }
-        return result;
+        if (file) {
+            tower.cached = std::move(file);
+        } else {
+            pack(text, slots);
+            cache_.store(name, *backend_, slots);
+        }
+        tower.ready = true;
+    }
+
+    // The tower's linear layers in a fixed order (the cache file's), pointing at `tower`.
+    std::vector<LinearSlot> linear_slots(bool text, PreparedTower& tower) {
+        const auto& layers = text ? weights_.text.layers : weights_.vision.layers;
+        tower.layers.clear();
+        tower.layers.resize(layers.size());
+        std::vector<LinearSlot> slots;
+        const auto add = [&](const float* bias, int out, int in, std::unique_ptr<LinearWeights>& target) {
+            slots.push_back({bias, out, in, &target});
+        };
+        for (size_t i = 0; i < layers.size(); ++i) {
+            const EncoderLayerWeights& w = layers[i];
+            EncoderLayer& layer = tower.layers[i];
+            layer.weights = &w;
+            add(w.qkv_bias.data(), 3 * w.q_proj.out_features, w.q_proj.in_features, layer.qkv);
+            add(w.out_proj.bias, w.out_proj.out_features, w.out_proj.in_features, layer.out_proj);
+            add(w.fc1.bias, w.fc1.out_features, w.fc1.in_features, layer.fc1);
+            add(w.fc2.bias, w.fc2.out_features, w.fc2.in_features, layer.fc2);
+        }
+        const LinearTensor& projection = text ? weights_.text.projection : weights_.vision.projection;
+        add(nullptr, projection.out_features, projection.in_features, tower.projection);
+        if (!text) {
+            const LinearTensor& patch = weights_.vision.patch_embedding;
+            add(nullptr, patch.out_features, patch.in_features, tower.patch_embedding);
+        }
+        return slots;
+    }
+
+    // Packs every slot from the float32 weights (the same order as linear_slots).
+    void pack(bool text, const std::vector<LinearSlot>& slots) {
+        const auto& layers = text ? weights_.text.layers : weights_.vision.layers;
+        std::vector<float> qkv_weight;  // reused: the backend packs its own copy
+        size_t next = 0;
+        const auto prepare = [&](const LinearTensor& t) {
+            *slots[next++].target = backend_->prepare_linear(t.weight, t.bias, t.out_features, t.in_features);
+        };
+        for (const EncoderLayerWeights& w : layers) {
+            prepare(stacked_qkv(w, qkv_weight));
+            prepare(w.out_proj);
+            prepare(w.fc1);
+            prepare(w.fc2);
+        }
+        prepare(text ? weights_.text.projection : weights_.vision.projection);
+        if (!text) prepare(weights_.vision.patch_embedding);
     }
 
     // hidden_ = [class, patches] + position embeddings, for `count` images.
@@ -265,6 +321,7 @@ private:
     ClipConfig config_;
     ClipWeights weights_;
     std::unique_ptr<Backend> backend_;
+    PackedTowerCache cache_;
     std::mutex mutex_;  // encode calls share the towers' preparation and the buffers below
     PreparedTower text_, vision_;
     std::vector<float> hidden_, qkv_, attended_, scratch_, patch_out_;
@@ -278,8 +335,14 @@ std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& model_di
         return load_cuda_clip_model(model_dir, options);
     std::unique_ptr<Backend> backend = make_cpu_backend(options.threads, options.precision);
     ClipConfig config = ClipConfig::from_file(model_dir / "config.json");
-    ClipWeights weights = ClipWeights::load(model_dir, config);
-    return std::make_unique<OnednnClipModel>(std::move(config), std::move(weights), std::move(backend));
+    ClipWeights weights = ClipWeights::open(model_dir, config);
+    CacheOptions cache = options.cache;
+    std::string model_key;
+    if (cache.enabled)
+        model_key = std::string("zeroclip ") + ZEROCLIP_VERSION + "\nmodel " + model_fingerprint(model_dir);
+    PackedTowerCache tower_cache(std::move(cache), std::move(model_key), std::filesystem::absolute(model_dir).string());
+    return std::make_unique<OnednnClipModel>(std::move(config), std::move(weights), std::move(backend),
+                                             std::move(tower_cache));
 }
 
 }  // namespace zeroclip

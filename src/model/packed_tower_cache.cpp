@@ -1,0 +1,69 @@
+// Packed towers in the cache: section 0 holds each slot's block count (uint32), then come the
+// slots' blocks in order.
+#include "model/packed_tower_cache.h"
+
+#include <cstring>
+
+#include "cache/cache_notes.h"
+
+namespace zeroclip {
+
+PackedTowerCache::PackedTowerCache(CacheOptions options, std::string model_key, std::string model_name)
+    : options_(std::move(options)), model_key_(std::move(model_key)), model_name_(std::move(model_name)) {}
+
+std::string PackedTowerCache::tower_key(const std::string& tower, const Backend& backend) const {
+    return model_key_ + "\n" + backend.packing_key() + "\n" + tower + " tower";
+}
+
+std::filesystem::path PackedTowerCache::path(const std::string& tower, const Backend& backend) const {
+    return cache_dir_of(options_) / cache_file_name("weights", tower_key(tower, backend));
+}
+
+std::unique_ptr<MappedCacheFile> PackedTowerCache::open(const std::string& tower, const Backend& backend) const {
+    if (!options_.enabled) return nullptr;
+    std::string problem;
+    auto file = MappedCacheFile::open(path(tower, backend), tower_key(tower, backend), problem);
+    if (!file && !problem.empty()) note_rebuilt(tower, problem);
+    return file;
+}
+
+bool PackedTowerCache::adopt(const MappedCacheFile& file, Backend& backend, const std::vector<LinearSlot>& slots) const {
+    if (file.section_count() == 0 || file.section(0).size() != slots.size() * sizeof(uint32_t)) return false;
+    std::vector<uint32_t> counts(slots.size());
+    std::memcpy(counts.data(), file.section(0).data(), file.section(0).size());
+    std::vector<std::unique_ptr<LinearWeights>> adopted;
+    size_t next = 1;
+    for (size_t i = 0; i < slots.size(); ++i) {
+        if (counts[i] > file.section_count() - next) return false;
+        std::vector<std::span<const std::byte>> blocks;
+        for (uint32_t b = 0; b < counts[i]; ++b) blocks.push_back(file.section(next++));
+        auto weights = backend.linear_from_blocks(blocks, slots[i].bias, slots[i].out_features, slots[i].in_features);
+        if (!weights) return false;
+        adopted.push_back(std::move(weights));
+    }
+    if (next != file.section_count()) return false;
+    for (size_t i = 0; i < slots.size(); ++i) *slots[i].target = std::move(adopted[i]);
+    return true;
+}
+
+void PackedTowerCache::store(const std::string& tower, const Backend& backend, const std::vector<LinearSlot>& slots) const {
+    if (!options_.enabled) return;
+    std::vector<uint32_t> counts;
+    std::vector<ByteSpan> sections(1);
+    for (const LinearSlot& slot : slots) {
+        const auto blocks = backend.packed_blocks(**slot.target);
+        counts.push_back(static_cast<uint32_t>(blocks.size()));
+        sections.insert(sections.end(), blocks.begin(), blocks.end());
+    }
+    sections[0] = std::as_bytes(std::span<const uint32_t>(counts));
+    const std::string description = tower + " tower of " + model_name_ + "; " + backend.packing_key();
+    const std::string problem = write_cache_file(path(tower, backend), tower_key(tower, backend), description, sections);
+    if (!problem.empty()) cache_write_failed(options_, problem);
+}
+
+void PackedTowerCache::note_rebuilt(const std::string& tower, const std::string& why) const {
+    cache_note(options_, "the packed " + tower + " weights in " + cache_dir_of(options_).string() + " were " + why +
+                             "; rebuilding them");
+}
+
+}  // namespace zeroclip
