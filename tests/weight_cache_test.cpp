@@ -66,10 +66,15 @@ protected:
         EXPECT_TRUE(same_bits(a.images, b.images));
     }
 
+    static std::vector<CacheEntry> weight_entries(const fs::path& dir) {
+        std::vector<CacheEntry> entries;
+        for (const CacheEntry& e : list_cache(dir))
+            if (e.kind == "weights") entries.push_back(e);
+        return entries;
+    }
     std::vector<fs::path> weight_files() const {
         std::vector<fs::path> files;
-        for (const CacheEntry& e : list_cache(dir_ / "cache"))
-            if (e.kind == "weights") files.push_back(e.path);
+        for (const CacheEntry& e : weight_entries(dir_ / "cache")) files.push_back(e.path);
         std::sort(files.begin(), files.end());
         return files;
     }
@@ -118,7 +123,7 @@ TEST_F(WeightCache, OnlyTheTowerUsedIsPrepared) {
         Clip clip = Clip::open(kModel, options(Precision::Fp32));
         clip.embed_texts({"a cat"});
     }
-    const auto files = list_cache(dir_ / "cache");
+    const auto files = weight_entries(dir_ / "cache");
     ASSERT_EQ(files.size(), 1u);
     EXPECT_NE(files[0].description.find("text tower of "), std::string::npos) << files[0].description;
 }
@@ -179,8 +184,8 @@ TEST_F(WeightCache, AFileOfAnotherKeyIsNotTrusted) {
     embed(options(Precision::Fp32));
     // Each tower's int8 file copied over the fp32 file of the same tower: a valid file, but
     // for another key.
-    const auto fp32 = list_cache(dir_ / "cache");
-    const auto int8 = list_cache(dir_ / "int8");
+    const auto fp32 = weight_entries(dir_ / "cache");
+    const auto int8 = weight_entries(dir_ / "int8");
     ASSERT_EQ(fp32.size(), 2u);
     ASSERT_EQ(int8.size(), 2u);
     for (const auto& target : fp32)
@@ -236,7 +241,7 @@ TEST_F(WeightCache, KeyFollowsModelFilePrecisionAndIsaCap) {
     const auto capped = test::run_cli({"embed", "-m", model.string(), "-o", (dir_ / "a.npy").string(), "--text", "a cat"},
                                       err, env + " ONEDNN_MAX_CPU_ISA=AVX2");
     ASSERT_EQ(capped.status, 0) << capped.err;
-    const auto entries = list_cache(dir_ / "cache");
+    const auto entries = weight_entries(dir_ / "cache");
     ASSERT_EQ(entries.size(), 7u);
     bool found = false;
     for (const auto& e : entries) found = found || e.description.find("isa avx2,") != std::string::npos;
@@ -263,6 +268,42 @@ TEST_F(WeightCache, TwoProcessesFillingAtOnceBothSucceed) {
     const auto again = run(3);
     EXPECT_EQ(again.out, ra.out);
     EXPECT_EQ(again.err, "") << "the files the two left are valid";
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(WeightCache, CachedTokenizerEncodesLikeTheParsedOne) {
+    const fs::path dir = test::fixtures_dir() / "tokenizer";
+    CacheOptions off;
+    off.enabled = false;
+    const Tokenizer parsed = Tokenizer::from_directory(dir, off);
+    CacheOptions on = options(Precision::Fp32).cache;
+    const std::vector<std::string> texts = {"a photo of a cat.", "Hello, WORLD!! 123 don't",
+                                            "naïve café – ÀÉÎ 東京 😀", "<|startoftext|>x<|endoftext|>",
+                                            std::string(300, 'z') + " antidisestablishmentarianism"};
+    const auto check = [&](const Tokenizer& t) {
+        EXPECT_EQ(t.bos_id(), parsed.bos_id());
+        EXPECT_EQ(t.eos_id(), parsed.eos_id());
+        EXPECT_EQ(t.vocab_size(), parsed.vocab_size());
+        for (const auto& text : texts) EXPECT_EQ(t.encode(text), parsed.encode(text)) << text;
+    };
+    check(Tokenizer::from_directory(dir, on));  // parsed, then written
+    const auto entries = list_cache(on.dir);
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].kind, "tokenizer");
+    check(Tokenizer::from_directory(dir, on));  // from the cache
+    EXPECT_TRUE(notes_.empty());
+
+    // Damaged: noted, parsed again, rewritten.
+    fs::resize_file(entries[0].path, fs::file_size(entries[0].path) - 8);
+    check(Tokenizer::from_directory(dir, on));
+    ASSERT_EQ(notes_.size(), 1u);
+    EXPECT_NE(notes_[0].find("truncated"), std::string::npos) << notes_[0];
+    notes_.clear();
+    check(Tokenizer::from_directory(dir, on));
+    EXPECT_TRUE(notes_.empty());
 }
 
 }  // namespace

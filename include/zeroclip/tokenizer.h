@@ -7,15 +7,20 @@
 #include <string_view>
 #include <vector>
 
+#include "zeroclip/cache.h"
+
 namespace zeroclip {
+
+class BytePairEncoder;
 
 class Tokenizer {
 public:
     // Loads a Hugging Face `vocab.json` + `merges.txt` pair. Throws zeroclip::Error naming the file.
     static Tokenizer from_files(const std::filesystem::path& vocab_json,
                                 const std::filesystem::path& merges_txt);
-    // Loads vocab.json + merges.txt from a model directory.
-    static Tokenizer from_directory(const std::filesystem::path& model_dir);
+    // Loads vocab.json + merges.txt from a model directory: from the cache (zeroclip/cache.h)
+    // when it holds them compiled (keyed by both files' content), else parsed and then cached.
+    static Tokenizer from_directory(const std::filesystem::path& model_dir, const CacheOptions& cache = {});
 
     Tokenizer(Tokenizer&&) noexcept;
     Tokenizer& operator=(Tokenizer&&) noexcept;
@@ -36,6 +41,7 @@ public:
 private:
     struct Impl;
     explicit Tokenizer(std::unique_ptr<Impl> impl);
+    static Tokenizer from_encoder(BytePairEncoder bpe, int32_t bos, int32_t eos);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -83,14 +83,19 @@ public:
     virtual std::string kernel_info() const = 0;
 
     // For the packed-weight cache (src/model/packed_tower_cache.h), which stores whatever the
-    // backend packs without knowing its form:
+    // backend packs, as byte blocks, without knowing their form:
     // - packing_key: everything the packed form depends on besides the weight itself (backend,
     //   its library's version, the CPU ISA in effect, precision, packing revision);
-    // - packed_blocks: a prepared weight as byte blocks (pointing into it);
-    // - linear_from_blocks: a weight that uses such blocks in place (they must outlive it), or
-    //   null when they do not hold a packed weight of this shape for this backend.
+    // - packed_block_sizes: the blocks a weight of this shape packs into;
+    // - prepare_linear_into: prepare_linear writing into such blocks (a cache file being filled)
+    //   and using them in place;
+    // - linear_from_blocks: a weight that uses blocks packed earlier in place (they must outlive
+    //   it), or null when they do not hold what this backend would pack for this shape now.
     virtual std::string packing_key() const = 0;
-    virtual std::vector<std::span<const std::byte>> packed_blocks(const LinearWeights& weights) const = 0;
+    virtual std::vector<size_t> packed_block_sizes(int out_features, int in_features) = 0;
+    virtual std::unique_ptr<LinearWeights> prepare_linear_into(const float* weight, const float* bias,
+                                                               int out_features, int in_features,
+                                                               const std::vector<std::span<std::byte>>& blocks) = 0;
     virtual std::unique_ptr<LinearWeights> linear_from_blocks(const std::vector<std::span<const std::byte>>& blocks,
                                                               const float* bias, int out_features,
                                                               int in_features) = 0;

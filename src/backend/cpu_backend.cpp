@@ -99,7 +99,7 @@ public:
         w->out_features = out_features;
         w->in_features = in_features;
         try {
-            pack(weight, *w);
+            pack(weight, *w, {});
         } catch (const dnnl::error& e) {
             throw Error("oneDNN: cannot pack a " + std::to_string(out_features) + "x" +
                         std::to_string(in_features) + " weight: " + e.what());
@@ -175,13 +175,32 @@ public:
     }
 
     // Blocks: the descriptor, the packed weight, and the int8 scales (empty otherwise).
-    std::vector<std::span<const std::byte>> packed_blocks(const LinearWeights& weights) const override {
-        const auto& w = static_cast<const CpuLinearWeights&>(weights);
-        const auto* data = static_cast<const std::byte*>(w.packed.get_data_handle());
-        const size_t scales = w.scales ? size_t(w.out_features) * sizeof(float) : 0;
-        return {{reinterpret_cast<const std::byte*>(&w.packed_desc), sizeof w.packed_desc},
-                {data, w.packed.get_desc().get_size()},
-                {reinterpret_cast<const std::byte*>(w.scales), scales}};
+    std::vector<size_t> packed_block_sizes(int out_features, int in_features) override {
+        const size_t scales = precision_ == Precision::Int8 ? size_t(out_features) * sizeof(float) : 0;
+        return {sizeof(dnnl_memory_desc_t), packed_weight_desc(in_features, out_features).get_size(), scales};
+    }
+
+    std::unique_ptr<LinearWeights> prepare_linear_into(const float* weight, const float* bias, int out_features,
+                                                       int in_features,
+                                                       const std::vector<std::span<std::byte>>& blocks) override {
+        auto w = std::make_unique<CpuLinearWeights>();
+        w->bias = bias;
+        w->out_features = out_features;
+        w->in_features = in_features;
+        if (blocks.size() != 3) throw Error("CPU backend: a packed weight takes 3 blocks");
+        try {
+            pack(weight, *w, blocks[1]);
+        } catch (const dnnl::error& e) {
+            throw Error("oneDNN: cannot pack a " + std::to_string(out_features) + "x" + std::to_string(in_features) +
+                        " weight: " + e.what());
+        }
+        std::memcpy(blocks[0].data(), &w->packed_desc, sizeof w->packed_desc);
+        if (w->scales) {
+            std::memcpy(blocks[2].data(), w->scales, size_t(out_features) * sizeof(float));
+            w->scales = reinterpret_cast<const float*>(blocks[2].data());
+            w->owned_scales = {};
+        }
+        return w;
     }
 
     std::unique_ptr<LinearWeights> linear_from_blocks(const std::vector<std::span<const std::byte>>& blocks,
@@ -282,12 +301,18 @@ private:
 
     // Converts (Bf16) or quantises (Int8) the torch-layout weight and reorders it once into the
     // blocked layout that the matmul picks for it (`format_tag::any`; for s8 it carries oneDNN's
-    // compensation).
-    void pack(const float* weight, CpuLinearWeights& w) {
+    // compensation), in `destination` (a cache file's block, of the packed size) or, when that
+    // is empty, in memory oneDNN allocates.
+    void pack(const float* weight, CpuLinearWeights& w, std::span<std::byte> destination) {
         apply_threads();
         const int64_t k = w.in_features, n = w.out_features;
         const memory::desc packed_md = packed_weight_desc(k, n);
-        w.packed = memory(packed_md, engine_);
+        if (destination.empty()) {
+            w.packed = memory(packed_md, engine_);
+        } else {
+            if (destination.size() != packed_md.get_size()) throw Error("CPU backend: packed block of the wrong size");
+            w.packed = memory(packed_md, engine_, destination.data());
+        }
         w.packed_desc = packed_md.data;
         if (precision_ != Precision::Int8) {
             memory torch_layout({{k, n}, DataType::f32, Dims{1, k}}, engine_, const_cast<float*>(weight));

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <xxhash.h>
 
@@ -45,19 +46,6 @@ uint64_t align_for(uint64_t offset, uint64_t bytes) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
-
-// Writes all of `data` or reports errno.
-bool write_all(int fd, const void* data, size_t bytes) {
-    const auto* p = static_cast<const char*>(data);
-    while (bytes > 0) {
-        const ssize_t n = ::write(fd, p, bytes);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        bytes -= size_t(n);
-    }
-    return true;
-}
 
 // XXH3-64 of the file but its checksum field.
 uint64_t checksum_of(const std::byte* file, uint64_t bytes) {
@@ -108,70 +96,96 @@ std::string cache_file_name(const std::string& kind, const std::string& key) {
     return kind + "-" + hex + ".zcc";
 }
 
-std::string write_cache_file(const std::filesystem::path& path, const std::string& key,
-                             const std::string& description, const std::vector<ByteSpan>& sections) {
+std::unique_ptr<CacheFileBuilder> CacheFileBuilder::create(const std::filesystem::path& path, const std::string& key,
+                                                           const std::string& description,
+                                                           const std::vector<size_t>& sizes, std::string& problem) {
+    problem.clear();
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) return "cannot create " + path.parent_path().string() + ": " + ec.message();
-
+    if (ec) {
+        problem = "cannot create " + path.parent_path().string() + ": " + ec.message();
+        return nullptr;
+    }
     // Layout first: the table holds every section's offset.
     Header header{};
     std::memcpy(header.magic, kMagic, sizeof kMagic);
     header.format = kFormat;
-    header.section_count = static_cast<uint32_t>(sections.size());
+    header.section_count = static_cast<uint32_t>(sizes.size());
     header.key_bytes = key.size();
     header.description_bytes = description.size();
-    std::vector<SectionEntry> table(sections.size());
+    std::vector<SectionEntry> table(sizes.size());
     uint64_t offset = kHeaderBytes + key.size() + description.size() + table.size() * sizeof(SectionEntry);
-    for (size_t i = 0; i < sections.size(); ++i) {
-        offset = align_for(offset, sections[i].size());
-        table[i] = {offset, sections[i].size()};
-        offset += sections[i].size();
+    for (size_t i = 0; i < sizes.size(); ++i) {
+        offset = align_for(offset, sizes[i]);
+        table[i] = {offset, sizes[i]};
+        offset += sizes[i];
     }
     header.file_bytes = offset;
 
+    std::unique_ptr<CacheFileBuilder> builder(new CacheFileBuilder);
+    builder->path_ = path;
     std::string temp = (path.parent_path() / (".tmp-" + path.filename().string() + "-XXXXXX")).string();
     const int fd = ::mkstemp(temp.data());
-    if (fd < 0) return "cannot write in " + path.parent_path().string() + ": " + errno_text();
-
-    XXH3_state_t* state = XXH3_createState();
-    XXH3_64bits_reset(state);
-    uint64_t written = 0;
-    bool ok = true;
-    const auto put = [&](const void* data, size_t bytes) {
-        if (!ok || bytes == 0) return;
-        XXH3_64bits_update(state, data, bytes);
-        ok = write_all(fd, data, bytes);
-        written += bytes;
-    };
-    static const std::byte zeros[4096] = {};
-    const auto pad_to = [&](uint64_t target) {
-        while (ok && written < target) put(zeros, std::min<uint64_t>(sizeof zeros, target - written));
-    };
-    // The checksum field is left out of the hash: written as zero now, filled in at the end.
-    XXH3_64bits_update(state, &header, kChecksumOffset);
-    XXH3_64bits_update(state, reinterpret_cast<const char*>(&header) + kChecksumOffset + 8,
-                       kHeaderBytes - kChecksumOffset - 8);
-    ok = write_all(fd, &header, kHeaderBytes);
-    written = kHeaderBytes;
-    put(key.data(), key.size());
-    put(description.data(), description.size());
-    put(table.data(), table.size() * sizeof(SectionEntry));
-    for (size_t i = 0; i < sections.size(); ++i) {
-        pad_to(table[i].offset);
-        put(sections[i].data(), sections[i].size());
+    if (fd < 0) {
+        problem = "cannot write in " + path.parent_path().string() + ": " + errno_text();
+        return nullptr;
     }
-    header.checksum = XXH3_64bits_digest(state);
-    XXH3_freeState(state);
-    std::string problem;
-    if (!ok) problem = "cannot write " + path.string() + ": " + errno_text();
-    else if (::pwrite(fd, &header.checksum, 8, kChecksumOffset) != 8)
-        problem = "cannot write " + path.string() + ": " + errno_text();
+    builder->temp_ = temp;
+    ::fchmod(fd, 0644);  // like any other file the user creates (mkstemp makes it private)
+    // Reserved up front: writing a page of a sparse file on a full disk would kill the process.
+    if (const int err = ::posix_fallocate(fd, 0, off_t(header.file_bytes)); err != 0) {
+        ::close(fd);
+        problem = "cannot write in " + path.parent_path().string() + ": " + std::strerror(err);
+        return nullptr;
+    }
+    void* map = ::mmap(nullptr, header.file_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (map == MAP_FAILED) {
+        problem = "cannot map " + temp + ": " + errno_text();
+        return nullptr;
+    }
+    builder->map_ = map;
+    builder->size_ = header.file_bytes;
+    auto* data = static_cast<std::byte*>(map);
+    std::memcpy(data, &header, sizeof header);
+    std::memcpy(data + kHeaderBytes, key.data(), key.size());
+    std::memcpy(data + kHeaderBytes + key.size(), description.data(), description.size());
+    std::memcpy(data + kHeaderBytes + key.size() + description.size(), table.data(), table.size() * sizeof(SectionEntry));
+    for (const SectionEntry& e : table) builder->sections_.emplace_back(data + e.offset, e.bytes);
+    return builder;
+}
+
+CacheFileBuilder::~CacheFileBuilder() {
+    if (map_) ::munmap(map_, size_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+std::unique_ptr<MappedCacheFile> CacheFileBuilder::commit(std::string& problem) {
+    problem.clear();
+    auto* data = static_cast<std::byte*>(map_);
+    const uint64_t checksum = checksum_of(data, size_);
+    std::memcpy(data + kChecksumOffset, &checksum, sizeof checksum);
+    ::mprotect(map_, size_, PROT_READ);  // nothing writes to a finished file
     // No fsync: a file torn by a crash fails its checksum and is rebuilt.
-    if (::close(fd) != 0 && problem.empty()) problem = "cannot write " + path.string() + ": " + errno_text();
-    if (problem.empty() && ::rename(temp.c_str(), path.c_str()) != 0)
-        problem = "cannot rename into " + path.string() + ": " + errno_text();
-    if (!problem.empty()) ::unlink(temp.c_str());
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) problem = "cannot rename into " + path_.string() + ": " + errno_text();
+    else temp_.clear();
+    std::unique_ptr<MappedCacheFile> file(new MappedCacheFile);
+    file->map_ = std::exchange(map_, nullptr);
+    file->size_ = size_;
+    for (const auto& s : sections_) file->sections_.emplace_back(s.data(), s.size());
+    return file;
+}
+
+std::string write_cache_file(const std::filesystem::path& path, const std::string& key,
+                             const std::string& description, const std::vector<ByteSpan>& sections) {
+    std::vector<size_t> sizes;
+    for (const ByteSpan& s : sections) sizes.push_back(s.size());
+    std::string problem;
+    auto builder = CacheFileBuilder::create(path, key, description, sizes, problem);
+    if (!builder) return problem;
+    for (size_t i = 0; i < sections.size(); ++i)
+        if (!sections[i].empty()) std::memcpy(builder->section(i).data(), sections[i].data(), sections[i].size());
+    builder->commit(problem);
     return problem;
 }
 

@@ -29,6 +29,35 @@ std::string cache_file_name(const std::string& kind, const std::string& key);
 std::string write_cache_file(const std::filesystem::path& path, const std::string& key,
                              const std::string& description, const std::vector<ByteSpan>& sections);
 
+class MappedCacheFile;
+
+// A cache file being filled in place: laid out for sections of given sizes, its space reserved
+// (a full disk fails here, not later), mapped writable under a temporary name. Whoever fills
+// it writes straight into the page cache (packing into it costs no extra copy).
+class CacheFileBuilder {
+public:
+    // Null, with `problem` saying why, when the file cannot be created or its space reserved.
+    static std::unique_ptr<CacheFileBuilder> create(const std::filesystem::path& path, const std::string& key,
+                                                    const std::string& description, const std::vector<size_t>& sizes,
+                                                    std::string& problem);
+    ~CacheFileBuilder();  // removes the temporary file unless committed
+    CacheFileBuilder(const CacheFileBuilder&) = delete;
+    CacheFileBuilder& operator=(const CacheFileBuilder&) = delete;
+
+    std::span<std::byte> section(size_t i) const { return sections_[i]; }
+
+    // Checksums the file and renames it into place. The mapping lives on in the returned file
+    // (whatever points into the sections stays valid), even when the rename fails (`problem`).
+    std::unique_ptr<MappedCacheFile> commit(std::string& problem);
+
+private:
+    CacheFileBuilder() = default;
+    std::filesystem::path path_, temp_;
+    void* map_ = nullptr;
+    size_t size_ = 0;
+    std::vector<std::span<std::byte>> sections_;
+};
+
 // A cache file mapped read-only (MAP_SHARED: its pages are shared by every process using it).
 class MappedCacheFile {
 public:
@@ -44,6 +73,7 @@ public:
     ByteSpan section(size_t i) const { return sections_[i]; }
 
 private:
+    friend class CacheFileBuilder;
     MappedCacheFile() = default;
     void* map_ = nullptr;
     size_t size_ = 0;

@@ -164,12 +164,7 @@ private:
             else weights_.load_vision(true);
             slots = linear_slots(text, tower);
         }
-        if (file) {
-            tower.cached = std::move(file);
-        } else {
-            pack(text, slots);
-            cache_.store(name, *backend_, slots);
-        }
+        tower.cached = file ? std::move(file) : cache_.pack(name, *backend_, slots);
         tower.ready = true;
     }
 
@@ -179,43 +174,22 @@ private:
         tower.layers.clear();
         tower.layers.resize(layers.size());
         std::vector<LinearSlot> slots;
-        const auto add = [&](const float* bias, int out, int in, std::unique_ptr<LinearWeights>& target) {
-            slots.push_back({bias, out, in, &target});
+        const auto add = [&](const LinearTensor& t, std::unique_ptr<LinearWeights>& target) {
+            slots.push_back({t.bias, t.out_features, t.in_features, &t, nullptr, &target});
         };
         for (size_t i = 0; i < layers.size(); ++i) {
             const EncoderLayerWeights& w = layers[i];
             EncoderLayer& layer = tower.layers[i];
             layer.weights = &w;
-            add(w.qkv_bias.data(), 3 * w.q_proj.out_features, w.q_proj.in_features, layer.qkv);
-            add(w.out_proj.bias, w.out_proj.out_features, w.out_proj.in_features, layer.out_proj);
-            add(w.fc1.bias, w.fc1.out_features, w.fc1.in_features, layer.fc1);
-            add(w.fc2.bias, w.fc2.out_features, w.fc2.in_features, layer.fc2);
+            slots.push_back({w.qkv_bias.data(), 3 * w.q_proj.out_features, w.q_proj.in_features, nullptr, &w,
+                             &layer.qkv});
+            add(w.out_proj, layer.out_proj);
+            add(w.fc1, layer.fc1);
+            add(w.fc2, layer.fc2);
         }
-        const LinearTensor& projection = text ? weights_.text.projection : weights_.vision.projection;
-        add(nullptr, projection.out_features, projection.in_features, tower.projection);
-        if (!text) {
-            const LinearTensor& patch = weights_.vision.patch_embedding;
-            add(nullptr, patch.out_features, patch.in_features, tower.patch_embedding);
-        }
+        add(text ? weights_.text.projection : weights_.vision.projection, tower.projection);
+        if (!text) add(weights_.vision.patch_embedding, tower.patch_embedding);
         return slots;
-    }
-
-    // Packs every slot from the float32 weights (the same order as linear_slots).
-    void pack(bool text, const std::vector<LinearSlot>& slots) {
-        const auto& layers = text ? weights_.text.layers : weights_.vision.layers;
-        std::vector<float> qkv_weight;  // reused: the backend packs its own copy
-        size_t next = 0;
-        const auto prepare = [&](const LinearTensor& t) {
-            *slots[next++].target = backend_->prepare_linear(t.weight, t.bias, t.out_features, t.in_features);
-        };
-        for (const EncoderLayerWeights& w : layers) {
-            prepare(stacked_qkv(w, qkv_weight));
-            prepare(w.out_proj);
-            prepare(w.fc1);
-            prepare(w.fc2);
-        }
-        prepare(text ? weights_.text.projection : weights_.vision.projection);
-        if (!text) prepare(weights_.vision.patch_embedding);
     }
 
     // hidden_ = [class, patches] + position embeddings, for `count` images.

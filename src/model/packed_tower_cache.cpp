@@ -46,19 +46,40 @@ bool PackedTowerCache::adopt(const MappedCacheFile& file, Backend& backend, cons
     return true;
 }
 
-void PackedTowerCache::store(const std::string& tower, const Backend& backend, const std::vector<LinearSlot>& slots) const {
-    if (!options_.enabled) return;
+std::unique_ptr<MappedCacheFile> PackedTowerCache::pack(const std::string& tower, Backend& backend,
+                                                        const std::vector<LinearSlot>& slots) const {
+    std::unique_ptr<CacheFileBuilder> builder;
     std::vector<uint32_t> counts;
-    std::vector<ByteSpan> sections(1);
-    for (const LinearSlot& slot : slots) {
-        const auto blocks = backend.packed_blocks(**slot.target);
-        counts.push_back(static_cast<uint32_t>(blocks.size()));
-        sections.insert(sections.end(), blocks.begin(), blocks.end());
+    if (options_.enabled) {
+        std::vector<size_t> sizes(1, slots.size() * sizeof(uint32_t));
+        for (const LinearSlot& slot : slots) {
+            const auto blocks = backend.packed_block_sizes(slot.out_features, slot.in_features);
+            counts.push_back(static_cast<uint32_t>(blocks.size()));
+            sizes.insert(sizes.end(), blocks.begin(), blocks.end());
+        }
+        const std::string description = tower + " tower of " + model_name_ + "; " + backend.packing_key();
+        std::string problem;
+        builder = CacheFileBuilder::create(path(tower, backend), tower_key(tower, backend), description, sizes, problem);
+        if (!builder) cache_write_failed(options_, problem);
     }
-    sections[0] = std::as_bytes(std::span<const uint32_t>(counts));
-    const std::string description = tower + " tower of " + model_name_ + "; " + backend.packing_key();
-    const std::string problem = write_cache_file(path(tower, backend), tower_key(tower, backend), description, sections);
+    std::vector<float> qkv_storage;  // reused: the backend packs its own copy
+    size_t next = 1;
+    for (const LinearSlot& slot : slots) {
+        const float* weight = slot.qkv_of ? stacked_qkv(*slot.qkv_of, qkv_storage).weight : slot.tensor->weight;
+        if (!builder) {
+            *slot.target = backend.prepare_linear(weight, slot.bias, slot.out_features, slot.in_features);
+            continue;
+        }
+        std::vector<std::span<std::byte>> blocks;
+        for (uint32_t b = 0; b < counts[&slot - slots.data()]; ++b) blocks.push_back(builder->section(next++));
+        *slot.target = backend.prepare_linear_into(weight, slot.bias, slot.out_features, slot.in_features, blocks);
+    }
+    if (!builder) return nullptr;
+    std::memcpy(builder->section(0).data(), counts.data(), counts.size() * sizeof(uint32_t));
+    std::string problem;
+    auto file = builder->commit(problem);
     if (!problem.empty()) cache_write_failed(options_, problem);
+    return file;
 }
 
 void PackedTowerCache::note_rebuilt(const std::string& tower, const std::string& why) const {

@@ -13,15 +13,19 @@
 
 #include "backend/backend.h"
 #include "cache/cache_file.h"
+#include "model/clip_weights.h"
 #include "zeroclip/cache.h"
 
 namespace zeroclip {
 
-// One linear layer of a tower: its shape and bias, and where its prepared weight goes.
+// One linear layer of a tower: its shape and bias, where its float32 weight comes from (a
+// tensor, or a layer's stacked q|k|v), and where its prepared weight goes.
 struct LinearSlot {
     const float* bias = nullptr;
     int out_features = 0;
     int in_features = 0;
+    const LinearTensor* tensor = nullptr;
+    const EncoderLayerWeights* qkv_of = nullptr;
     std::unique_ptr<LinearWeights>* target = nullptr;
 };
 
@@ -44,8 +48,11 @@ public:
     // does not hold what this backend would pack for these slots. The file must outlive them.
     bool adopt(const MappedCacheFile& file, Backend& backend, const std::vector<LinearSlot>& slots) const;
 
-    // Writes the slots' prepared weights (a note when the cache cannot be written).
-    void store(const std::string& tower, const Backend& backend, const std::vector<LinearSlot>& slots) const;
+    // Packs every slot from its float32 weight. With the cache on, straight into a new cache
+    // file (no copy), which is returned mapped (the weights use it); when the cache cannot be
+    // written (a note says so, once), or is off, into memory, and null is returned.
+    std::unique_ptr<MappedCacheFile> pack(const std::string& tower, Backend& backend,
+                                          const std::vector<LinearSlot>& slots) const;
 
     // Notes that a tower's file was unusable and is being rebuilt.
     void note_rebuilt(const std::string& tower, const std::string& why) const;

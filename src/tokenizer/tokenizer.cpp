@@ -6,6 +6,7 @@
 #include "zeroclip/tokenizer.h"
 
 #include "tokenizer/bpe.h"
+#include "tokenizer/tokenizer_cache.h"
 #include "zeroclip/error.h"
 
 #include <pcre2.h>
@@ -177,18 +178,27 @@ Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_json, const s
         throw Error("tokenizer: " + vocab_json.string() + " lacks " +
                     std::string(!bos ? kStartToken : kEndToken));
     }
+    return from_encoder(std::move(bpe), *bos, *eos);
+}
 
+Tokenizer Tokenizer::from_encoder(BytePairEncoder bpe, int32_t bos, int32_t eos) {
     int error = 0;
     PCRE2_SIZE error_offset = 0;
     pcre2_code* split = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kSplitPattern), PCRE2_ZERO_TERMINATED,
                                       PCRE2_UTF | PCRE2_UCP, &error, &error_offset, nullptr);
     if (!split) throw Error("tokenizer: cannot compile the split regex (PCRE2 error " + std::to_string(error) + ")");
     pcre2_jit_compile(split, PCRE2_JIT_COMPLETE);  // optional speed-up: without JIT, pcre2_match interprets
-    return Tokenizer(std::make_unique<Impl>(std::move(bpe), *bos, *eos, split));
+    return Tokenizer(std::make_unique<Impl>(std::move(bpe), bos, eos, split));
 }
 
-Tokenizer Tokenizer::from_directory(const std::filesystem::path& model_dir) {
-    return from_files(model_dir / "vocab.json", model_dir / "merges.txt");
+Tokenizer Tokenizer::from_directory(const std::filesystem::path& model_dir, const CacheOptions& cache) {
+    const auto vocab = model_dir / "vocab.json", merges = model_dir / "merges.txt";
+    const auto key = cache.enabled ? tokenizer_cache_key(vocab, merges) : std::nullopt;
+    if (!key) return from_files(vocab, merges);
+    if (auto cached = load_cached_tokenizer(cache, *key)) return from_encoder(std::move(cached->bpe), cached->bos, cached->eos);
+    Tokenizer tokenizer = from_files(vocab, merges);
+    store_cached_tokenizer(cache, *key, tokenizer.impl_->bpe, tokenizer.impl_->bos, tokenizer.impl_->eos);
+    return tokenizer;
 }
 
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
