@@ -307,3 +307,69 @@ TEST_F(WeightCache, CachedTokenizerEncodesLikeTheParsedOne) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(WeightCache, LabelEmbeddingsAreReusedWithoutTheTextTower) {
+    const std::vector<std::string> labels = {"cat", "dog", "garbage truck"};
+    const std::vector<std::string> templates = {"a photo of a {}.", "a drawing of a {}."};
+    Matrix expected;
+    {
+        Clip clip = Clip::open(kModel, options(Precision::Fp32, false));
+        expected = class_weights(clip, labels, templates);
+    }
+    const auto labels_files = [&] {
+        size_t n = 0;
+        for (const auto& e : list_cache(dir_ / "cache")) n += e.kind == "labels";
+        return n;
+    };
+    {
+        Clip clip = Clip::open(kModel, options(Precision::Fp32));
+        EXPECT_TRUE(same_bits(class_weights(clip, labels, templates), expected));
+    }
+    EXPECT_EQ(labels_files(), 1u);
+    // Without the text tower's file: a hit must not need the tower at all.
+    for (const auto& f : weight_files()) fs::remove(f);
+    {
+        Clip clip = Clip::open(kModel, options(Precision::Fp32));
+        EXPECT_TRUE(same_bits(class_weights(clip, labels, templates), expected));
+    }
+    EXPECT_TRUE(weight_files().empty()) << "the text tower was prepared for cached labels";
+    // Other templates, another precision: other entries.
+    {
+        Clip clip = Clip::open(kModel, options(Precision::Fp32));
+        class_weights(clip, labels, {"a photo of a {}."});
+    }
+    {
+        Clip clip = Clip::open(kModel, options(Precision::Bf16));
+        class_weights(clip, labels, templates);
+    }
+    EXPECT_EQ(labels_files(), 3u);
+    EXPECT_TRUE(notes_.empty());
+}
+
+TEST_F(WeightCache, CacheInfoAndClear) {
+    const fs::path err = dir_ / "err.txt";
+    const std::string env = "ZEROCLIP_CACHE=" + test::shell_quote((dir_ / "cache").string());
+    ASSERT_EQ(test::run_cli({"classify", "-m", kModel.string(), "-l", "cat,dog", kImage.string()}, err, env).status, 0);
+    uint64_t total = 0;
+    for (const auto& e : list_cache(dir_ / "cache")) total += e.bytes;
+    const auto info = test::run_cli({"cache", "info"}, err, env);
+    ASSERT_EQ(info.status, 0) << info.err;
+    // Header line, then the two towers, the tokenizer and the labels.
+    EXPECT_NE(info.out.find((dir_ / "cache").string() + ": 4 files, "), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("vision tower of "), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("text tower of "), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("tokenizer"), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("2 labels (cat, ...) x 1 templates"), std::string::npos) << info.out;
+
+    const auto clear = test::run_cli({"cache", "clear"}, err, env);
+    ASSERT_EQ(clear.status, 0) << clear.err;
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "removed 4 files (%.1f MB)", double(total) / 1e6);
+    EXPECT_NE(clear.out.find(expected), std::string::npos) << clear.out;
+    EXPECT_TRUE(list_cache(dir_ / "cache").empty());
+    EXPECT_EQ(test::run_cli({"cache", "bogus"}, err, env).status, 2);
+}
+
+}  // namespace
