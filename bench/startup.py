@@ -24,7 +24,7 @@ DEFAULT_IMAGE = os.path.join(HERE, "..", "tests", "fixtures", "images", "jpeg_ba
 
 
 def run_once(argv, env):
-    """Wall seconds and peak RSS (MB) of one process."""
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system, all threads) of one process."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -33,7 +33,7 @@ def run_once(argv, env):
     proc.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(argv)}\n{err}")
-    return wall, usage.ru_maxrss / 1024.0
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
 def compute_ms(zeroclip, model, tower, env):
@@ -69,21 +69,23 @@ def main():
     work = tempfile.mkdtemp(prefix="zeroclip-startup-")
     env = dict(os.environ, ZEROCLIP_CACHE=os.path.join(work, "cache"))
     out_npy = os.path.join(work, "out.npy")
-    print(f"| command | first run (s) | cached: median (s) | peak RSS (MB) | --no-weight-cache (s) |"
-          f"{' baseline (s) | baseline RSS (MB) |' if args.baseline else ''} compute only (s) |")
-    print("|---|---|---|---|---|" + ("---|---|" if args.baseline else "") + "---|")
+    print(f"| command | first run (s) | cached: median (s) | cached: CPU (s) | peak RSS (MB) | --no-weight-cache (s) |"
+          f"{' baseline (s) | baseline CPU (s) | baseline RSS (MB) |' if args.baseline else ''} compute only (s) |")
+    print("|---|---|---|---|---|---|" + ("---|---|---|" if args.baseline else "") + "---|")
     try:
         for name, argv, compute in commands(args.models, args.image, out_npy):
             shutil.rmtree(env["ZEROCLIP_CACHE"], ignore_errors=True)
-            first, _ = run_once([args.zeroclip] + argv, env)
+            first = run_once([args.zeroclip] + argv, env)[0]
             warm = [run_once([args.zeroclip] + argv, env) for _ in range(args.runs)]
             uncached = [run_once([args.zeroclip] + argv + ["--no-weight-cache"], env)[0]
                         for _ in range(args.runs)] if compute else []
-            row = [name, f"{first:.3f}", f"{statistics.median(w for w, _ in warm):.3f}",
-                   f"{max(r for _, r in warm):.0f}", f"{statistics.median(uncached):.3f}" if uncached else "-"]
+            row = [name, f"{first:.3f}", f"{statistics.median(w for w, _, _ in warm):.3f}",
+                   f"{statistics.median(c for _, _, c in warm):.3f}", f"{max(r for _, r, _ in warm):.0f}",
+                   f"{statistics.median(uncached):.3f}" if uncached else "-"]
             if args.baseline:
                 base = [run_once([args.baseline] + argv, env) for _ in range(args.runs)]
-                row += [f"{statistics.median(w for w, _ in base):.3f}", f"{max(r for _, r in base):.0f}"]
+                row += [f"{statistics.median(w for w, _, _ in base):.3f}",
+                        f"{statistics.median(c for _, _, c in base):.3f}", f"{max(r for _, r, _ in base):.0f}"]
             row.append(f"{compute_ms(args.zeroclip, compute[0], compute[1], env) / 1000:.3f}" if compute else "-")
             print("| " + " | ".join(row) + " |", flush=True)
     finally:

@@ -1,7 +1,8 @@
 // cache_file.h - one file of the cache: a key, a description and byte sections, checksummed.
 //
-// Layout: a 64-byte header (magic, format, section count, file size, XXH3-64 checksum of the
-// whole file but the checksum field, key and description sizes), the key, the description, a
+// Layout: a 64-byte header (magic, format, section count, file size, checksum of the whole
+// file but the checksum field (XXH3-64 over its 16 MiB chunks' XXH3-64), key and description
+// sizes), the key, the description, a
 // table of (offset, size) per section, then the sections, each aligned for use in place (4 KiB
 // for large ones, so packed weights start on a page). Files are written under a unique
 // temporary name and renamed into place: readers see a whole file or none, and concurrent
