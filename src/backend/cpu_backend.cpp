@@ -15,6 +15,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backend/backend.h"
+#include "backend/cpu_isa.h"
 #include "backend/cpu_kernels.h"
 #include "util/memory_pages.h"
 #include "zeroclip/error.h"
@@ -299,19 +300,21 @@ private:
     std::vector<float> intermediate_, column_scales_;
 };
 
-// The precision this CPU runs natively, as close to `requested` as it can; `note` says why not.
+// " (capped at AVX2)" when an ISA cap is in force, so that a note does not blame the hardware.
+std::string cap_note() {
+    const CpuIsa cap = cpu_isa_cap();
+    return cap == CpuIsa::All ? "" : " (capped at " + cpu_isa_name(cap) + ")";
+}
+
+// The precision this CPU runs natively (under the ISA cap), as close to `requested` as it can;
+// `note` says why not.
 Precision native_precision(Precision requested, std::string& note) {
-    using dnnl::cpu_isa;
-    const auto has = [isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa())](cpu_isa wanted) {
-        const auto bits = static_cast<unsigned>(wanted);  // oneDNN's ISA values nest as bit sets
-        return (isa & bits) == bits;
-    };
-    if (requested == Precision::Bf16 && !has(cpu_isa::avx512_core_bf16)) {
-        note = "this CPU has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
+    if (requested == Precision::Bf16 && !cpu_has(CpuIsa::Avx512CoreBf16)) {
+        note = "this CPU" + cap_note() + " has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
         return Precision::Fp32;
     }
-    if (requested == Precision::Int8 && !has(cpu_isa::avx512_core) && !has(cpu_isa::avx2_vnni)) {
-        note = "this CPU has neither AVX-512 nor AVX-VNNI: running fp32 instead of int8";
+    if (requested == Precision::Int8 && !cpu_has(CpuIsa::Avx512Core) && !cpu_has(CpuIsa::Avx2Vnni)) {
+        note = "this CPU" + cap_note() + " has neither AVX-512 nor AVX-VNNI: running fp32 instead of int8";
         return Precision::Fp32;
     }
     return requested;
@@ -321,6 +324,7 @@ Precision native_precision(Precision requested, std::string& note) {
 
 std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision) {
     try {
+        apply_cpu_isa_cap_to_onednn();
         std::string note;
         const Precision native = native_precision(precision, note);
         return std::make_unique<CpuBackend>(threads, native, std::move(note));
