@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev                   # the photo index's database (zeroclip index / search / dedup)
   libhnswlib-dev                   # approximate nearest-neighbour search over the index (header-only)
   libgtest-dev                     # tests
+  python3                          # tests: the tokenizer's lowercasing against Python's str.lower
 )
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
