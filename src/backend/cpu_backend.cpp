@@ -38,7 +38,7 @@ using Dims = memory::dims;
 using DataType = memory::data_type;
 
 // The weight reordered once into the blocked layout the matmul prefers: as it is (Fp32),
-// converted (Bf16) or quantised per output channel (Int8, symmetric, scale = max |w| / 127).
+// converted (Bf16) or quantised per output channel (Int8, symmetric, scale = max |w| / levels).
 class CpuLinearWeights : public LinearWeights {
 public:
     const float* bias = nullptr;
@@ -58,7 +58,9 @@ public:
           stream_(engine_),
           threads_(threads),
           precision_(precision),
-          precision_note_(std::move(precision_note)) {}
+          precision_note_(std::move(precision_note)),
+          unsigned_source_(precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512Core)),
+          weight_levels_(unsigned_source_ && !cpu_has(CpuIsa::Avx2Vnni) ? 64.0f : 127.0f) {}
 
     std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
                                                   int out_features, int in_features) override {
@@ -138,8 +140,9 @@ private:
     using LinearKey = std::tuple<int64_t, int64_t, int64_t, bool, PostOp, bool, DataType>;
 
     // A matmul's input in the precision's source type: float32 rows as they are, or converted to
-    // bf16 (in src_), or quantised to s8 (in src_) with one scale for the whole call, chosen from
-    // the rows' range and kept in source_scale_.
+    // bf16 (in src_), or quantised (in src_) with one scale for the whole call, chosen from the
+    // rows' range and kept in source_scale_: to s8, symmetric (AVX-512), or to u8 with a zero point
+    // (AVX2, where oneDNN's int8 matmul wants an unsigned source), kept in source_zero_point_.
     const void* source_from_f32(const float* x, int64_t m, int64_t k) {
         switch (precision_) {
         case Precision::Fp32: break;
@@ -148,6 +151,15 @@ private:
             convert_to_bf16(x, m * k, src_.bf16.data());
             return src_.bf16.data();
         case Precision::Int8: {
+            if (unsigned_source_) {
+                float low = 0.0f, high = 0.0f;  // the range always holds 0, which then quantises exactly
+                min_max(x, m * k, low, high);
+                source_scale_ = high > low ? (high - low) / 255.0f : 1.0f;
+                source_zero_point_ = static_cast<int32_t>(std::nearbyint(-low / source_scale_));
+                src_.u8.resize(size_t(m * k));
+                quantize_u8(x, m * k, 1.0f / source_scale_, source_zero_point_, src_.u8.data());
+                return src_.u8.data();
+            }
             const float amax = abs_max(x, m * k);
             source_scale_ = amax > 0.0f ? amax / 127.0f : 1.0f;
             src_.s8.resize(size_t(m * k));
@@ -175,6 +187,14 @@ private:
     void matmul(const void* src_data, int64_t m, const CpuLinearWeights& w, void* y, DataType dst_type,
                 PostOp post_op, bool accumulate) {
         const int64_t k = w.in_features, n = w.out_features;
+        if (accumulate && unsigned_source_) {
+            // oneDNN's AVX2 int8 GEMM takes no sum after the dequantising post-ops (it would fall
+            // back to the reference kernel): the product goes to scratch, then onto y.
+            product_.resize(size_t(m * n));
+            matmul(src_data, m, w, product_.data(), DataType::f32, post_op, false);
+            add_rows(product_.data(), m * n, static_cast<float*>(y));
+            return;
+        }
         const bool int8 = precision_ == Precision::Int8;
         const LinearKey key{m, k, n, w.bias != nullptr, post_op, accumulate, dst_type};
         dnnl::matmul& prim = linear_primitive(key, w.packed.get_desc());
@@ -186,6 +206,10 @@ private:
             for (int64_t j = 0; j < n; ++j) column_scales_[j] = source_scale_ * w.scales[j];
             args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
                          memory({{1, n}, DataType::f32, Dims{n, 1}}, engine_, column_scales_.data()));
+            if (unsigned_source_) {
+                args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
+                             memory({{1}, DataType::s32, Dims{1}}, engine_, &source_zero_point_));
+            }
         }
         if (w.bias) {
             memory bias({{1, n}, DataType::f32, Dims{n, 1}}, engine_, const_cast<float*>(w.bias));
@@ -199,7 +223,7 @@ private:
         switch (precision_) {
         case Precision::Fp32: break;
         case Precision::Bf16: return DataType::bf16;
-        case Precision::Int8: return DataType::s8;
+        case Precision::Int8: return unsigned_source_ ? DataType::u8 : DataType::s8;
         }
         return DataType::f32;
     }
@@ -216,7 +240,7 @@ private:
         const dnnl::matmul::desc desc(memory::desc({kPackRows, k}, source_type(), Dims{k, 1}),
                                       memory::desc({k, n}, weight_type, memory::format_tag::any),
                                       memory::desc({kPackRows, n}, DataType::f32, Dims{n, 1}));
-        const dnnl::matmul::primitive_desc pd(desc, engine_);
+        const dnnl::matmul::primitive_desc pd(desc, source_attr(), engine_);
         w.packed = memory(pd.weights_desc(), engine_);
         if (precision_ != Precision::Int8) {
             memory torch_layout({{k, n}, DataType::f32, Dims{1, k}}, engine_, const_cast<float*>(weight));
@@ -227,7 +251,7 @@ private:
             for (int64_t o = 0; o < n; ++o) {
                 const float* row = weight + o * k;
                 const float amax = abs_max(row, k);
-                w.scales[o] = amax > 0.0f ? amax / 127.0f : 1.0f;
+                w.scales[o] = amax > 0.0f ? amax / weight_levels_ : 1.0f;
                 quantize_s8(row, k, 1.0f / w.scales[o], quantized.data() + o * k);
             }
             memory torch_layout({{k, n}, DataType::s8, Dims{1, k}}, engine_, quantized.data());
@@ -237,6 +261,13 @@ private:
         // The float32 weight is not read again once packed: the model must not also keep it
         // resident.
         release_pages(weight, size_t(n) * k * sizeof(float));
+    }
+
+    // The u8 source's zero point, given at run time (oneDNN's gemm subtracts it exactly, in int32).
+    dnnl::primitive_attr source_attr() const {
+        dnnl::primitive_attr attr;
+        if (unsigned_source_) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+        return attr;
     }
 
     // omp_set_num_threads sets the calling thread's team size: inference may run on any thread.
@@ -267,7 +298,7 @@ private:
         case PostOp::Gelu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f); break;
         case PostOp::GeluTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_tanh, 0.0f, 0.0f); break;
         }
-        dnnl::primitive_attr attr;
+        dnnl::primitive_attr attr = source_attr();
         attr.set_post_ops(ops);
         const dnnl::matmul::desc desc(memory::desc({m, k}, source_type(), Dims{k, 1}), weights_md,
                                       int8 ? memory::desc() : bias_md,
@@ -288,16 +319,23 @@ private:
     int threads_ = 0;
     Precision precision_;
     std::string precision_note_;
+    // Int8 below AVX-512: oneDNN's AVX2 int8 matmul (gemm:jit) multiplies a u8 source by s8
+    // weights, and without VNNI sums pairs of products in 16 bits, saturating beyond 32767: the
+    // weights then use 64 levels a side (2 x 255 x 64 fits), 127 otherwise.
+    bool unsigned_source_ = false;
+    float weight_levels_ = 127.0f;
     std::map<LinearKey, dnnl::matmul> linear_cache_;
     std::set<std::string> kernels_;
     struct SourceBuffers {  // matmul inputs converted from float32 (see source_from_f32)
         std::vector<uint16_t> bf16;
         std::vector<int8_t> s8;
+        std::vector<uint8_t> u8;
         std::vector<float> f32;
     } src_;
     float source_scale_ = 1.0f;  // Int8: the scale of the last quantised source
+    int32_t source_zero_point_ = 0;  // Int8 with a u8 source: its zero point
     std::vector<uint16_t> intermediate_bf16_;
-    std::vector<float> intermediate_, column_scales_;
+    std::vector<float> intermediate_, column_scales_, product_;
 };
 
 // " (capped at AVX2)" when an ISA cap is in force, so that a note does not blame the hardware.
@@ -313,8 +351,8 @@ Precision native_precision(Precision requested, std::string& note) {
         note = "this CPU" + cap_note() + " has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
         return Precision::Fp32;
     }
-    if (requested == Precision::Int8 && !cpu_has(CpuIsa::Avx512Core) && !cpu_has(CpuIsa::Avx2Vnni)) {
-        note = "this CPU" + cap_note() + " has neither AVX-512 nor AVX-VNNI: running fp32 instead of int8";
+    if (requested == Precision::Int8 && !cpu_has(CpuIsa::Avx2)) {
+        note = "this CPU" + cap_note() + " has neither AVX-512 nor AVX2: running fp32 instead of int8";
         return Precision::Fp32;
     }
     return requested;

@@ -94,6 +94,31 @@ float abs_max(const float* x, int64_t count) {
     return result;
 }
 
+void add_rows(const float* x, int64_t count, float* y) {
+#pragma omp parallel for simd schedule(static) if (count >= kParallelElements)
+    for (int64_t i = 0; i < count; ++i) y[i] += x[i];
+}
+
+void min_max(const float* x, int64_t count, float& low, float& high) {
+    float lo = 0.0f, hi = 0.0f;
+#pragma omp parallel for simd reduction(min : lo) reduction(max : hi) schedule(static) if (count >= kParallelElements)
+    for (int64_t i = 0; i < count; ++i) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    low = lo;
+    high = hi;
+}
+
+void quantize_u8(const float* x, int64_t count, float inv_scale, int32_t zero_point, uint8_t* y) {
+    const float offset = static_cast<float>(zero_point);
+#pragma omp parallel for simd schedule(static) if (count >= kParallelElements)
+    for (int64_t i = 0; i < count; ++i) {
+        const float q = std::nearbyint(x[i] * inv_scale) + offset;
+        y[i] = static_cast<uint8_t>(q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q));
+    }
+}
+
 void quantize_s8(const float* x, int64_t count, float inv_scale, int8_t* y) {
 #pragma omp parallel for simd schedule(static) if (count >= kParallelElements)
     for (int64_t i = 0; i < count; ++i) {
