@@ -60,7 +60,10 @@ public:
           precision_(precision),
           precision_note_(std::move(precision_note)),
           unsigned_source_(precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512Core)),
-          weight_levels_(unsigned_source_ && !cpu_has(CpuIsa::Avx2Vnni) ? 64.0f : 127.0f) {}
+          weight_levels_(precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512CoreVnni) &&
+                                 !cpu_has(CpuIsa::Avx2Vnni)
+                             ? 64.0f
+                             : 127.0f) {}
 
     std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
                                                   int out_features, int in_features) override {
@@ -320,8 +323,9 @@ private:
     Precision precision_;
     std::string precision_note_;
     // Int8 below AVX-512: oneDNN's AVX2 int8 matmul (gemm:jit) multiplies a u8 source by s8
-    // weights, and without VNNI sums pairs of products in 16 bits, saturating beyond 32767: the
-    // weights then use 64 levels a side (2 x 255 x 64 fits), 127 otherwise.
+    // weights. Without VNNI, oneDNN's int8 kernels (AVX2, and AVX-512 ones, which shift an s8 source
+    // to u8) sum pairs of products in 16 bits, saturating beyond 32767: the weights then use 64
+    // levels a side (2 x 255 x 64 fits), 127 otherwise.
     bool unsigned_source_ = false;
     float weight_levels_ = 127.0f;
     std::map<LinearKey, dnnl::matmul> linear_cache_;
