@@ -12,7 +12,6 @@
 # The optional CUDA toolkit (not a Debian package install-deps.sh installs) is left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 build=build
 without=()
 while [ $# -gt 0 ]; do
@@ -24,6 +23,8 @@ while [ $# -gt 0 ]; do
 done
 [ -f "$build/CMakeCache.txt" ] || { echo "check-deps: $build/CMakeCache.txt not found: build first" >&2; exit 2; }
 build=$(cd "$build" && pwd)
+# the sources that build was configured from (not necessarily this checkout)
+repo=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
