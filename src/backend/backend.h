@@ -104,10 +104,11 @@ public:
 // oneDNN on the CPU. threads: 0 for all cores. Weights are packed once into oneDNN's blocked
 // layout. Precision of the linear layers: Fp32 exact; Bf16 multiplies bf16 weights by bf16
 // activations with float32 accumulation (AVX512-BF16 / AMX where the CPU has them); Int8
-// quantises weights per output channel and activations per call (symmetric s8, VNNI / AMX).
-// Layer norm, attention and the residual stream stay float32 in every precision. A CPU without
-// bf16 or int8 instructions oneDNN can use (bf16: AVX512-BF16 or AMX; int8: AVX-512 or AVX2-VNNI)
-// gets fp32 instead: oneDNN 2.6 has no bf16 matmul there and only reference int8 ones.
+// quantises weights per output channel and activations per call (AVX-512: symmetric s8 on VNNI /
+// AMX kernels; AVX2: u8 with a zero point, oneDNN's AVX2 int8 GEMM). Layer norm, attention and the
+// residual stream stay float32 in every precision. A CPU (under the ISA cap, cpu_isa.h) without
+// bf16 instructions oneDNN can use (AVX512-BF16 or AMX), or without AVX2 for int8, gets fp32
+// instead, with a note: oneDNN 2.6 has no faster bf16 matmul there.
 std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision);
 
 }  // namespace zeroclip

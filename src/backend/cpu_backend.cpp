@@ -16,6 +16,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backend/backend.h"
+#include "backend/cpu_isa.h"
 #include "backend/cpu_kernels.h"
 #include "util/memory_pages.h"
 #include "zeroclip/error.h"
@@ -38,7 +39,7 @@ using Dims = memory::dims;
 using DataType = memory::data_type;
 
 // The weight reordered once into the blocked layout the matmul prefers: as it is (Fp32),
-// converted (Bf16) or quantised per output channel (Int8, symmetric, scale = max |w| / 127).
+// converted (Bf16) or quantised per output channel (Int8, symmetric, scale = max |w| / levels).
 // The packed buffer is oneDNN's own allocation, or a cache file's mapped bytes used in place.
 class CpuLinearWeights : public LinearWeights {
 public:
@@ -50,7 +51,7 @@ public:
 };
 
 // Bump when the packed form changes in a way the rest of the packing key does not show.
-constexpr int kPackingRevision = 1;
+constexpr int kPackingRevision = 2;  // 2: int8 weights in 64 levels without VNNI
 
 // The CPU ISA oneDNN uses (after ONEDNN_MAX_CPU_ISA or any cap), which picks the packed layout.
 std::string cpu_isa_name() {
@@ -90,7 +91,12 @@ public:
           stream_(engine_),
           threads_(threads),
           precision_(precision),
-          precision_note_(std::move(precision_note)) {}
+          precision_note_(std::move(precision_note)),
+          unsigned_source_(precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512Core)),
+          weight_levels_(precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512CoreVnni) &&
+                                 !cpu_has(CpuIsa::Avx2Vnni)
+                             ? 64.0f
+                             : 127.0f) {}
 
     std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
                                                   int out_features, int in_features) override {
@@ -170,7 +176,9 @@ public:
         const dnnl_version_t* v = dnnl_version();
         return "onednn " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                std::to_string(v->patch) + " " + v->hash + ", isa " + cpu_isa_name() + ", precision " +
-               precision_name(precision_) + ", pack rows " + std::to_string(kPackRows) + ", revision " +
+               precision_name(precision_) + ", pack rows " + std::to_string(kPackRows) + ", int8 levels " +
+               std::to_string(static_cast<int>(weight_levels_)) + ", u8 source " +
+               std::to_string(unsigned_source_) + ", revision " +
                std::to_string(kPackingRevision);
     }
 
@@ -233,8 +241,9 @@ private:
     using LinearKey = std::tuple<int64_t, int64_t, int64_t, bool, PostOp, bool, DataType>;
 
     // A matmul's input in the precision's source type: float32 rows as they are, or converted to
-    // bf16 (in src_), or quantised to s8 (in src_) with one scale for the whole call, chosen from
-    // the rows' range and kept in source_scale_.
+    // bf16 (in src_), or quantised (in src_) with one scale for the whole call, chosen from the
+    // rows' range and kept in source_scale_: to s8, symmetric (AVX-512), or to u8 with a zero point
+    // (AVX2, where oneDNN's int8 matmul wants an unsigned source), kept in source_zero_point_.
     const void* source_from_f32(const float* x, int64_t m, int64_t k) {
         switch (precision_) {
         case Precision::Fp32: break;
@@ -243,6 +252,15 @@ private:
             convert_to_bf16(x, m * k, src_.bf16.data());
             return src_.bf16.data();
         case Precision::Int8: {
+            if (unsigned_source_) {
+                float low = 0.0f, high = 0.0f;  // the range always holds 0, which then quantises exactly
+                min_max(x, m * k, low, high);
+                source_scale_ = high > low ? (high - low) / 255.0f : 1.0f;
+                source_zero_point_ = static_cast<int32_t>(std::nearbyint(-low / source_scale_));
+                src_.u8.resize(size_t(m * k));
+                quantize_u8(x, m * k, 1.0f / source_scale_, source_zero_point_, src_.u8.data());
+                return src_.u8.data();
+            }
             const float amax = abs_max(x, m * k);
             source_scale_ = amax > 0.0f ? amax / 127.0f : 1.0f;
             src_.s8.resize(size_t(m * k));
@@ -270,6 +288,14 @@ private:
     void matmul(const void* src_data, int64_t m, const CpuLinearWeights& w, void* y, DataType dst_type,
                 PostOp post_op, bool accumulate) {
         const int64_t k = w.in_features, n = w.out_features;
+        if (accumulate && unsigned_source_) {
+            // oneDNN's AVX2 int8 GEMM takes no sum after the dequantising post-ops (it would fall
+            // back to the reference kernel): the product goes to scratch, then onto y.
+            product_.resize(size_t(m * n));
+            matmul(src_data, m, w, product_.data(), DataType::f32, post_op, false);
+            add_rows(product_.data(), m * n, static_cast<float*>(y));
+            return;
+        }
         const bool int8 = precision_ == Precision::Int8;
         const LinearKey key{m, k, n, w.bias != nullptr, post_op, accumulate, dst_type};
         dnnl::matmul& prim = linear_primitive(key, w.packed.get_desc());
@@ -281,6 +307,10 @@ private:
             for (int64_t j = 0; j < n; ++j) column_scales_[j] = source_scale_ * w.scales[j];
             args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
                          memory({{1, n}, DataType::f32, Dims{n, 1}}, engine_, column_scales_.data()));
+            if (unsigned_source_) {
+                args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
+                             memory({{1}, DataType::s32, Dims{1}}, engine_, &source_zero_point_));
+            }
         }
         if (w.bias) {
             memory bias({{1, n}, DataType::f32, Dims{n, 1}}, engine_, const_cast<float*>(w.bias));
@@ -294,7 +324,7 @@ private:
         switch (precision_) {
         case Precision::Fp32: break;
         case Precision::Bf16: return DataType::bf16;
-        case Precision::Int8: return DataType::s8;
+        case Precision::Int8: return unsigned_source_ ? DataType::u8 : DataType::s8;
         }
         return DataType::f32;
     }
@@ -323,7 +353,7 @@ private:
             for (int64_t o = 0; o < n; ++o) {
                 const float* row = weight + o * k;
                 const float amax = abs_max(row, k);
-                w.owned_scales[o] = amax > 0.0f ? amax / 127.0f : 1.0f;
+                w.owned_scales[o] = amax > 0.0f ? amax / weight_levels_ : 1.0f;
                 quantize_s8(row, k, 1.0f / w.owned_scales[o], quantized.data() + o * k);
             }
             w.scales = w.owned_scales.data();
@@ -344,7 +374,14 @@ private:
         const dnnl::matmul::desc desc(memory::desc({kPackRows, k}, source_type(), Dims{k, 1}),
                                       memory::desc({k, n}, weight_type, memory::format_tag::any),
                                       memory::desc({kPackRows, n}, DataType::f32, Dims{n, 1}));
-        return dnnl::matmul::primitive_desc(desc, engine_).weights_desc();
+        return dnnl::matmul::primitive_desc(desc, source_attr(), engine_).weights_desc();
+    }
+
+    // The u8 source's zero point, given at run time (oneDNN's gemm subtracts it exactly, in int32).
+    dnnl::primitive_attr source_attr() const {
+        dnnl::primitive_attr attr;
+        if (unsigned_source_) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+        return attr;
     }
 
     // omp_set_num_threads sets the calling thread's team size: inference may run on any thread.
@@ -375,7 +412,7 @@ private:
         case PostOp::Gelu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f); break;
         case PostOp::GeluTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_tanh, 0.0f, 0.0f); break;
         }
-        dnnl::primitive_attr attr;
+        dnnl::primitive_attr attr = source_attr();
         attr.set_post_ops(ops);
         const dnnl::matmul::desc desc(memory::desc({m, k}, source_type(), Dims{k, 1}), weights_md,
                                       int8 ? memory::desc() : bias_md,
@@ -396,31 +433,41 @@ private:
     int threads_ = 0;
     Precision precision_;
     std::string precision_note_;
+    // Int8 below AVX-512: oneDNN's AVX2 int8 matmul (gemm:jit) multiplies a u8 source by s8
+    // weights. Without VNNI, oneDNN's int8 kernels (AVX2, and AVX-512 ones, which shift an s8 source
+    // to u8) sum pairs of products in 16 bits, saturating beyond 32767: the weights then use 64
+    // levels a side (2 x 255 x 64 fits), 127 otherwise.
+    bool unsigned_source_ = false;
+    float weight_levels_ = 127.0f;
     std::map<LinearKey, dnnl::matmul> linear_cache_;
     std::set<std::string> kernels_;
     struct SourceBuffers {  // matmul inputs converted from float32 (see source_from_f32)
         std::vector<uint16_t> bf16;
         std::vector<int8_t> s8;
+        std::vector<uint8_t> u8;
         std::vector<float> f32;
     } src_;
     float source_scale_ = 1.0f;  // Int8: the scale of the last quantised source
+    int32_t source_zero_point_ = 0;  // Int8 with a u8 source: its zero point
     std::vector<uint16_t> intermediate_bf16_;
-    std::vector<float> intermediate_, column_scales_;
+    std::vector<float> intermediate_, column_scales_, product_;
 };
 
-// The precision this CPU runs natively, as close to `requested` as it can; `note` says why not.
+// " (capped at AVX2)" when an ISA cap is in force, so that a note does not blame the hardware.
+std::string cap_note() {
+    const CpuIsa cap = cpu_isa_cap();
+    return cap == CpuIsa::All ? "" : " (capped at " + cpu_isa_name(cap) + ")";
+}
+
+// The precision this CPU runs natively (under the ISA cap), as close to `requested` as it can;
+// `note` says why not.
 Precision native_precision(Precision requested, std::string& note) {
-    using dnnl::cpu_isa;
-    const auto has = [isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa())](cpu_isa wanted) {
-        const auto bits = static_cast<unsigned>(wanted);  // oneDNN's ISA values nest as bit sets
-        return (isa & bits) == bits;
-    };
-    if (requested == Precision::Bf16 && !has(cpu_isa::avx512_core_bf16)) {
-        note = "this CPU has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
+    if (requested == Precision::Bf16 && !cpu_has(CpuIsa::Avx512CoreBf16)) {
+        note = "this CPU" + cap_note() + " has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
         return Precision::Fp32;
     }
-    if (requested == Precision::Int8 && !has(cpu_isa::avx512_core) && !has(cpu_isa::avx2_vnni)) {
-        note = "this CPU has neither AVX-512 nor AVX-VNNI: running fp32 instead of int8";
+    if (requested == Precision::Int8 && !cpu_has(CpuIsa::Avx2)) {
+        note = "this CPU" + cap_note() + " has neither AVX-512 nor AVX2: running fp32 instead of int8";
         return Precision::Fp32;
     }
     return requested;
@@ -430,6 +477,7 @@ Precision native_precision(Precision requested, std::string& note) {
 
 std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision) {
     try {
+        apply_cpu_isa_cap_to_onednn();
         std::string note;
         const Precision native = native_precision(precision, note);
         return std::make_unique<CpuBackend>(threads, native, std::move(note));

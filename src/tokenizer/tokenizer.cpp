@@ -6,6 +6,7 @@
 #include "zeroclip/tokenizer.h"
 
 #include "tokenizer/bpe.h"
+#include "tokenizer/final_sigma.h"
 #include "tokenizer/tokenizer_cache.h"
 #include "zeroclip/error.h"
 
@@ -17,6 +18,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace zeroclip {
 
@@ -76,8 +78,8 @@ std::string to_valid_utf8(std::string_view s) {
     return out;
 }
 
-// HF's normaliser: NFC, then each character's full lowercase mapping (no context rules such as
-// final sigma). Its whitespace-run collapsing and the strip are left out: the split drops all
+// HF's normaliser: NFC, then each character's full lowercase mapping, with the one context rule
+// that Rust's str::to_lowercase applies: final sigma. Its whitespace-run collapsing and the strip are left out: the split drops all
 // whitespace anyway.
 std::string normalize(std::string_view text) {
     bool ascii = true;
@@ -97,14 +99,22 @@ std::string normalize(std::string_view text) {
     if (n < 0) throw Error(std::string("tokenizer: NFC normalisation failed: ") + utf8proc_errmsg(n));
     std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(nfc, &std::free);
 
-    out.reserve(size_t(n) + 8);
+    std::vector<int32_t> code_points;
+    code_points.reserve(size_t(n));
     for (utf8proc_ssize_t pos = 0; pos < n;) {
         utf8proc_int32_t cp = 0;
         pos += utf8proc_iterate(nfc + pos, n - pos, &cp);
+        code_points.push_back(cp);
+    }
+    out.reserve(size_t(n) + 8);
+    for (size_t i = 0; i < code_points.size(); ++i) {
+        const int32_t cp = code_points[i];
         if (cp == 0x130) {
             // The only unconditional multi-character lowercase mapping (SpecialCasing.txt).
             append_utf8(out, 'i');
             append_utf8(out, 0x307);
+        } else if (cp == 0x3A3 && is_final_sigma(code_points, i)) {
+            append_utf8(out, 0x3C2);
         } else {
             append_utf8(out, utf8proc_tolower(cp));
         }
