@@ -14,8 +14,10 @@ namespace {
 const zeroclip::Tokenizer& fixture_tokenizer() {
     static const zeroclip::Tokenizer tokenizer = [] {
         const char* env = std::getenv("ZEROCLIP_FUZZ_TOKENIZER_DIR");
+        zeroclip::CacheOptions no_cache;  // parse the files: nothing written to the user's cache
+        no_cache.enabled = false;
         try {
-            return zeroclip::Tokenizer::from_directory(env ? env : "tests/fixtures/tokenizer");
+            return zeroclip::Tokenizer::from_directory(env ? env : "tests/fixtures/tokenizer", no_cache);
         } catch (const zeroclip::Error& e) {
             std::fprintf(stderr, "fuzz_tokenizer: %s (set ZEROCLIP_FUZZ_TOKENIZER_DIR)\n", e.what());
             std::exit(1);

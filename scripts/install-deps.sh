@@ -12,7 +12,9 @@ packages=(
   libcurl4-openssl-dev             # downloading models from the Hugging Face Hub
   libsqlite3-dev                   # the photo index's database (zeroclip index / search / dedup)
   libhnswlib-dev                   # approximate nearest-neighbour search over the index (header-only)
+  libxxhash-dev                    # checksums of the packed-weight cache (XXH3: GB/s, so every load verifies)
   libgtest-dev                     # tests
+  python3                          # tests: the tokenizer's lowercasing against Python's str.lower
 )
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -2,7 +2,8 @@
 """Independent reference for zeroclip's tokenizer (CLIPTokenizerFast semantics), standard library only.
 
 Written from the specification, not from the C++ code:
-  NFC -> whitespace runs to one space, strip -> per-character lowercase (no final-sigma rule)
+  NFC -> whitespace runs to one space, strip -> lowercase with Python's str.lower (which applies
+  Unicode's Final_Sigma rule, as OpenAI CLIP's own tokenizer does)
   -> <|startoftext|>/<|endoftext|> matched in the normalised text -> CLIP's split pattern
   's|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^\\s\\p{L}\\p{N}]+ (hand-written with unicodedata)
   -> UTF-8 bytes through bytes_to_unicode -> OpenAI's BPE loop, "</w>" on the last symbol.
@@ -59,7 +60,7 @@ def normalize(text):
         else:
             collapsed.append(c)
     text = "".join(collapsed).strip(" ")
-    return "".join(c.lower() for c in text)
+    return text.lower()
 
 
 def split_words(text):

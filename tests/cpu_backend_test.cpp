@@ -113,6 +113,24 @@ TEST_P(CpuBackendTest, NormLinearIsLayerNormThenLinear) {
     EXPECT_LE(zeroclip::test::max_relative_error(fused, expected), tolerance(precision));
 }
 
+// The largest products int8 can form: every source value at the top of its range times every
+// weight at the top of its range. Without VNNI, oneDNN's AVX2 int8 GEMM adds pairs of u8 x s8
+// products in 16 bits, which saturate unless the quantisation leaves room (the ctest run capped at
+// AVX2 checks that path): saturation would lose about half of each sum.
+TEST_P(CpuBackendTest, LargestProductsDoNotSaturate) {
+    const Precision precision = GetParam();
+    const int m = 4, k = 256, n = 8;
+    std::vector<float> x(size_t(m) * k, 2.0f), w(size_t(n) * k, 0.5f);
+    for (int i = 0; i < k; ++i) x[i] = -2.0f;  // one row at the bottom of the range, to set a zero point
+    auto backend = make_cpu_backend(1, precision);
+    auto linear = backend->prepare_linear(w.data(), nullptr, n, k);
+    std::vector<float> y(size_t(m) * n);
+    backend->linear(x.data(), m, *linear, y.data());
+    for (int r = 0; r < m; ++r) {
+        for (int o = 0; o < n; ++o) EXPECT_NEAR(y[size_t(r) * n + o], (r == 0 ? -1.0 : 1.0) * k, tolerance(precision) * k) << r;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Precisions, CpuBackendTest,
                          ::testing::Values(Precision::Fp32, Precision::Bf16, Precision::Int8),
                          [](const auto& info) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "zeroclip/cache.h"
 #include "zeroclip/config.h"
 
 namespace zeroclip {
@@ -20,6 +21,8 @@ struct ModelOptions {
     Precision precision = Precision::Fp32;
     int threads = 0;  // 0: all cores
     Device device = Device::Cpu;
+    // The packed-weight cache (zeroclip/cache.h); `enabled = false` packs on every load.
+    CacheOptions cache{};
 };
 
 // How a family turns the cosine similarity of an image and a text into a score: CLIP takes a
@@ -74,6 +77,12 @@ public:
 
     // The compute kernels in use, e.g. "brg:avx512_core_bf16" (oneDNN's names) (for benchmarks and logs).
     virtual std::string kernel_info() const = 0;
+
+    // The cache this model uses, and a key that names the text tower's numbers (model content,
+    // backend, ISA, precision) for results derived from it, such as label embeddings. Null and
+    // empty when caching is off or the model does not cache (CUDA).
+    virtual const CacheOptions* cache() const { return nullptr; }
+    virtual std::string text_tower_key() const { return {}; }
 };
 
 }  // namespace zeroclip

@@ -8,7 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "zeroclip/cache.h"
+
 namespace zeroclip {
+
+class BytePairEncoder;
 
 class TextTokenizer {
 public:
@@ -25,16 +29,19 @@ public:
 };
 
 // The tokenizer of a model directory's family (config.json's model_type): CLIP's BPE or SigLIP's
-// SentencePiece. Throws zeroclip::Error naming the missing or invalid file.
-std::unique_ptr<TextTokenizer> load_tokenizer(const std::filesystem::path& model_dir);
+// SentencePiece. Throws zeroclip::Error naming the missing or invalid file. `cache` holds CLIP's
+// compiled tokenizer (Tokenizer::from_directory); SigLIP's loads without it.
+std::unique_ptr<TextTokenizer> load_tokenizer(const std::filesystem::path& model_dir,
+                                              const CacheOptions& cache = {});
 
 class Tokenizer final : public TextTokenizer {
 public:
     // Loads a Hugging Face `vocab.json` + `merges.txt` pair. Throws zeroclip::Error naming the file.
     static Tokenizer from_files(const std::filesystem::path& vocab_json,
                                 const std::filesystem::path& merges_txt);
-    // Loads vocab.json + merges.txt from a model directory.
-    static Tokenizer from_directory(const std::filesystem::path& model_dir);
+    // Loads vocab.json + merges.txt from a model directory: from the cache (zeroclip/cache.h)
+    // when it holds them compiled (keyed by both files' content), else parsed and then cached.
+    static Tokenizer from_directory(const std::filesystem::path& model_dir, const CacheOptions& cache = {});
 
     Tokenizer(Tokenizer&&) noexcept;
     Tokenizer& operator=(Tokenizer&&) noexcept;
@@ -55,6 +62,7 @@ public:
 private:
     struct Impl;
     explicit Tokenizer(std::unique_ptr<Impl> impl);
+    static Tokenizer from_encoder(BytePairEncoder bpe, int32_t bos, int32_t eos);
     std::unique_ptr<Impl> impl_;
 };
 

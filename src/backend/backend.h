@@ -7,8 +7,11 @@
 // form suits it. (The CUDA model runs whole towers on the GPU: src/cuda/.)
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "zeroclip/config.h"
 #include "zeroclip/model.h"
@@ -78,15 +81,34 @@ public:
 
     // The kernels chosen so far (oneDNN implementation names), for benchmarks and logs.
     virtual std::string kernel_info() const = 0;
+
+    // For the packed-weight cache (src/model/packed_tower_cache.h), which stores whatever the
+    // backend packs, as byte blocks, without knowing their form:
+    // - packing_key: everything the packed form depends on besides the weight itself (backend,
+    //   its library's version, the CPU ISA in effect, precision, packing revision);
+    // - packed_block_sizes: the blocks a weight of this shape packs into;
+    // - prepare_linear_into: prepare_linear writing into such blocks (a cache file being filled)
+    //   and using them in place;
+    // - linear_from_blocks: a weight that uses blocks packed earlier in place (they must outlive
+    //   it), or null when they do not hold what this backend would pack for this shape now.
+    virtual std::string packing_key() const = 0;
+    virtual std::vector<size_t> packed_block_sizes(int out_features, int in_features) = 0;
+    virtual std::unique_ptr<LinearWeights> prepare_linear_into(const float* weight, const float* bias,
+                                                               int out_features, int in_features,
+                                                               const std::vector<std::span<std::byte>>& blocks) = 0;
+    virtual std::unique_ptr<LinearWeights> linear_from_blocks(const std::vector<std::span<const std::byte>>& blocks,
+                                                              const float* bias, int out_features,
+                                                              int in_features) = 0;
 };
 
 // oneDNN on the CPU. threads: 0 for all cores. Weights are packed once into oneDNN's blocked
 // layout. Precision of the linear layers: Fp32 exact; Bf16 multiplies bf16 weights by bf16
 // activations with float32 accumulation (AVX512-BF16 / AMX where the CPU has them); Int8
-// quantises weights per output channel and activations per call (symmetric s8, VNNI / AMX).
-// Layer norm, attention and the residual stream stay float32 in every precision. A CPU without
-// bf16 or int8 instructions oneDNN can use (bf16: AVX512-BF16 or AMX; int8: AVX-512 or AVX2-VNNI)
-// gets fp32 instead: oneDNN 2.6 has no bf16 matmul there and only reference int8 ones.
+// quantises weights per output channel and activations per call (AVX-512: symmetric s8 on VNNI /
+// AMX kernels; AVX2: u8 with a zero point, oneDNN's AVX2 int8 GEMM). Layer norm, attention and the
+// residual stream stay float32 in every precision. A CPU (under the ISA cap, cpu_isa.h) without
+// bf16 instructions oneDNN can use (AVX512-BF16 or AMX), or without AVX2 for int8, gets fp32
+// instead, with a note: oneDNN 2.6 has no faster bf16 matmul there.
 std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision);
 
 }  // namespace zeroclip

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 #include <tuple>
@@ -15,6 +16,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backend/backend.h"
+#include "backend/cpu_isa.h"
 #include "backend/cpu_kernels.h"
 #include "util/memory_pages.h"
 #include "zeroclip/error.h"
@@ -37,13 +39,45 @@ using Dims = memory::dims;
 using DataType = memory::data_type;
 
 // The weight reordered once into the blocked layout the matmul prefers: as it is (Fp32),
-// converted (Bf16) or quantised per output channel (Int8, symmetric, scale = max |w| / 127).
+// converted (Bf16) or quantised per output channel (Int8, symmetric, scale = max |w| / levels).
+// The packed buffer is oneDNN's own allocation, or a cache file's mapped bytes used in place.
 class CpuLinearWeights : public LinearWeights {
 public:
     const float* bias = nullptr;
     memory packed;
-    std::vector<float> scales;  // Int8: one per output channel
+    dnnl_memory_desc_t packed_desc{};  // packed's descriptor, as the cache stores it
+    const float* scales = nullptr;     // Int8: one per output channel (owned_scales or cached)
+    std::vector<float> owned_scales;
 };
+
+// Bump when the packed form changes in a way the rest of the packing key does not show.
+constexpr int kPackingRevision = 2;  // 2: int8 weights in 64 levels without VNNI
+
+// The CPU ISA oneDNN uses (after ONEDNN_MAX_CPU_ISA or any cap), which picks the packed layout.
+std::string cpu_isa_name() {
+    using dnnl::cpu_isa;
+    const cpu_isa isa = dnnl::get_effective_cpu_isa();
+    switch (isa) {
+    case cpu_isa::sse41: return "sse41";
+    case cpu_isa::avx: return "avx";
+    case cpu_isa::avx2: return "avx2";
+    case cpu_isa::avx2_vnni: return "avx2_vnni";
+    case cpu_isa::avx512_core: return "avx512_core";
+    case cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "isa" + std::to_string(static_cast<unsigned>(isa));
+    }
+}
+
+const char* precision_name(Precision precision) {
+    switch (precision) {
+    case Precision::Fp32: break;
+    case Precision::Bf16: return "bf16";
+    case Precision::Int8: return "int8";
+    }
+    return "fp32";
+}
 
 // Keep primitive caches bounded: shapes vary with batch size and text length.
 constexpr size_t kMaxCachedPrimitives = 512;
@@ -57,7 +91,12 @@ public:
           stream_(engine_),
           threads_(threads),
           precision_(precision),
-          precision_note_(std::move(precision_note)) {}
+          precision_note_(std::move(precision_note)),
+          unsigned_source_(precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512Core)),
+          weight_levels_(precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512CoreVnni) &&
+                                 !cpu_has(CpuIsa::Avx2Vnni)
+                             ? 64.0f
+                             : 127.0f) {}
 
     std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
                                                   int out_features, int in_features) override {
@@ -66,7 +105,7 @@ public:
         w->out_features = out_features;
         w->in_features = in_features;
         try {
-            pack(weight, *w);
+            pack(weight, *w, {});
         } catch (const dnnl::error& e) {
             throw Error("oneDNN: cannot pack a " + std::to_string(out_features) + "x" +
                         std::to_string(in_features) + " weight: " + e.what());
@@ -133,12 +172,78 @@ public:
         return info.empty() ? "oneDNN" : info;
     }
 
+    std::string packing_key() const override {
+        const dnnl_version_t* v = dnnl_version();
+        return "onednn " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+               std::to_string(v->patch) + " " + v->hash + ", isa " + cpu_isa_name() + ", precision " +
+               precision_name(precision_) + ", pack rows " + std::to_string(kPackRows) + ", int8 levels " +
+               std::to_string(static_cast<int>(weight_levels_)) + ", u8 source " +
+               std::to_string(unsigned_source_) + ", revision " +
+               std::to_string(kPackingRevision);
+    }
+
+    // Blocks: the descriptor, the packed weight, and the int8 scales (empty otherwise).
+    std::vector<size_t> packed_block_sizes(int out_features, int in_features) override {
+        const size_t scales = precision_ == Precision::Int8 ? size_t(out_features) * sizeof(float) : 0;
+        return {sizeof(dnnl_memory_desc_t), packed_weight_desc(in_features, out_features).get_size(), scales};
+    }
+
+    std::unique_ptr<LinearWeights> prepare_linear_into(const float* weight, const float* bias, int out_features,
+                                                       int in_features,
+                                                       const std::vector<std::span<std::byte>>& blocks) override {
+        auto w = std::make_unique<CpuLinearWeights>();
+        w->bias = bias;
+        w->out_features = out_features;
+        w->in_features = in_features;
+        if (blocks.size() != 3) throw Error("CPU backend: a packed weight takes 3 blocks");
+        try {
+            pack(weight, *w, blocks[1]);
+        } catch (const dnnl::error& e) {
+            throw Error("oneDNN: cannot pack a " + std::to_string(out_features) + "x" + std::to_string(in_features) +
+                        " weight: " + e.what());
+        }
+        std::memcpy(blocks[0].data(), &w->packed_desc, sizeof w->packed_desc);
+        if (w->scales) {
+            std::memcpy(blocks[2].data(), w->scales, size_t(out_features) * sizeof(float));
+            w->scales = reinterpret_cast<const float*>(blocks[2].data());
+            w->owned_scales = {};
+        }
+        return w;
+    }
+
+    std::unique_ptr<LinearWeights> linear_from_blocks(const std::vector<std::span<const std::byte>>& blocks,
+                                                      const float* bias, int out_features, int in_features) override {
+        const bool int8 = precision_ == Precision::Int8;
+        if (blocks.size() != 3 || blocks[0].size() != sizeof(dnnl_memory_desc_t) ||
+            blocks[2].size() != (int8 ? size_t(out_features) * sizeof(float) : 0) ||
+            reinterpret_cast<uintptr_t>(blocks[2].data()) % alignof(float) != 0)
+            return nullptr;
+        auto w = std::make_unique<CpuLinearWeights>();
+        std::memcpy(&w->packed_desc, blocks[0].data(), sizeof w->packed_desc);
+        const memory::desc cached(w->packed_desc);
+        try {
+            // Only the layout this backend would pack into now is used: a stale or foreign
+            // descriptor is refused rather than trusted.
+            if (cached != packed_weight_desc(in_features, out_features) || cached.get_size() != blocks[1].size())
+                return nullptr;
+            w->packed = memory(cached, engine_, const_cast<std::byte*>(blocks[1].data()));
+        } catch (const dnnl::error&) {
+            return nullptr;
+        }
+        w->bias = bias;
+        w->out_features = out_features;
+        w->in_features = in_features;
+        w->scales = int8 ? reinterpret_cast<const float*>(blocks[2].data()) : nullptr;
+        return w;
+    }
+
 private:
     using LinearKey = std::tuple<int64_t, int64_t, int64_t, bool, PostOp, bool, DataType>;
 
     // A matmul's input in the precision's source type: float32 rows as they are, or converted to
-    // bf16 (in src_), or quantised to s8 (in src_) with one scale for the whole call, chosen from
-    // the rows' range and kept in source_scale_.
+    // bf16 (in src_), or quantised (in src_) with one scale for the whole call, chosen from the
+    // rows' range and kept in source_scale_: to s8, symmetric (AVX-512), or to u8 with a zero point
+    // (AVX2, where oneDNN's int8 matmul wants an unsigned source), kept in source_zero_point_.
     const void* source_from_f32(const float* x, int64_t m, int64_t k) {
         switch (precision_) {
         case Precision::Fp32: break;
@@ -147,6 +252,15 @@ private:
             convert_to_bf16(x, m * k, src_.bf16.data());
             return src_.bf16.data();
         case Precision::Int8: {
+            if (unsigned_source_) {
+                float low = 0.0f, high = 0.0f;  // the range always holds 0, which then quantises exactly
+                min_max(x, m * k, low, high);
+                source_scale_ = high > low ? (high - low) / 255.0f : 1.0f;
+                source_zero_point_ = static_cast<int32_t>(std::nearbyint(-low / source_scale_));
+                src_.u8.resize(size_t(m * k));
+                quantize_u8(x, m * k, 1.0f / source_scale_, source_zero_point_, src_.u8.data());
+                return src_.u8.data();
+            }
             const float amax = abs_max(x, m * k);
             source_scale_ = amax > 0.0f ? amax / 127.0f : 1.0f;
             src_.s8.resize(size_t(m * k));
@@ -174,6 +288,14 @@ private:
     void matmul(const void* src_data, int64_t m, const CpuLinearWeights& w, void* y, DataType dst_type,
                 PostOp post_op, bool accumulate) {
         const int64_t k = w.in_features, n = w.out_features;
+        if (accumulate && unsigned_source_) {
+            // oneDNN's AVX2 int8 GEMM takes no sum after the dequantising post-ops (it would fall
+            // back to the reference kernel): the product goes to scratch, then onto y.
+            product_.resize(size_t(m * n));
+            matmul(src_data, m, w, product_.data(), DataType::f32, post_op, false);
+            add_rows(product_.data(), m * n, static_cast<float*>(y));
+            return;
+        }
         const bool int8 = precision_ == Precision::Int8;
         const LinearKey key{m, k, n, w.bias != nullptr, post_op, accumulate, dst_type};
         dnnl::matmul& prim = linear_primitive(key, w.packed.get_desc());
@@ -185,6 +307,10 @@ private:
             for (int64_t j = 0; j < n; ++j) column_scales_[j] = source_scale_ * w.scales[j];
             args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
                          memory({{1, n}, DataType::f32, Dims{n, 1}}, engine_, column_scales_.data()));
+            if (unsigned_source_) {
+                args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
+                             memory({{1}, DataType::s32, Dims{1}}, engine_, &source_zero_point_));
+            }
         }
         if (w.bias) {
             memory bias({{1, n}, DataType::f32, Dims{n, 1}}, engine_, const_cast<float*>(w.bias));
@@ -198,37 +324,39 @@ private:
         switch (precision_) {
         case Precision::Fp32: break;
         case Precision::Bf16: return DataType::bf16;
-        case Precision::Int8: return DataType::s8;
+        case Precision::Int8: return unsigned_source_ ? DataType::u8 : DataType::s8;
         }
         return DataType::f32;
     }
 
     // Converts (Bf16) or quantises (Int8) the torch-layout weight and reorders it once into the
     // blocked layout that the matmul picks for it (`format_tag::any`; for s8 it carries oneDNN's
-    // compensation).
-    void pack(const float* weight, CpuLinearWeights& w) {
+    // compensation), in `destination` (a cache file's block, of the packed size) or, when that
+    // is empty, in memory oneDNN allocates.
+    void pack(const float* weight, CpuLinearWeights& w, std::span<std::byte> destination) {
         apply_threads();
         const int64_t k = w.in_features, n = w.out_features;
-        const DataType weight_type = precision_ == Precision::Int8 ? DataType::s8
-                                     : precision_ == Precision::Bf16 ? DataType::bf16
-                                                                     : DataType::f32;
-        const dnnl::matmul::desc desc(memory::desc({kPackRows, k}, source_type(), Dims{k, 1}),
-                                      memory::desc({k, n}, weight_type, memory::format_tag::any),
-                                      memory::desc({kPackRows, n}, DataType::f32, Dims{n, 1}));
-        const dnnl::matmul::primitive_desc pd(desc, engine_);
-        w.packed = memory(pd.weights_desc(), engine_);
+        const memory::desc packed_md = packed_weight_desc(k, n);
+        if (destination.empty()) {
+            w.packed = memory(packed_md, engine_);
+        } else {
+            if (destination.size() != packed_md.get_size()) throw Error("CPU backend: packed block of the wrong size");
+            w.packed = memory(packed_md, engine_, destination.data());
+        }
+        w.packed_desc = packed_md.data;
         if (precision_ != Precision::Int8) {
             memory torch_layout({{k, n}, DataType::f32, Dims{1, k}}, engine_, const_cast<float*>(weight));
             dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
         } else {
             std::vector<int8_t> quantized(size_t(n) * k);
-            w.scales.resize(size_t(n));
+            w.owned_scales.resize(size_t(n));
             for (int64_t o = 0; o < n; ++o) {
                 const float* row = weight + o * k;
                 const float amax = abs_max(row, k);
-                w.scales[o] = amax > 0.0f ? amax / 127.0f : 1.0f;
-                quantize_s8(row, k, 1.0f / w.scales[o], quantized.data() + o * k);
+                w.owned_scales[o] = amax > 0.0f ? amax / weight_levels_ : 1.0f;
+                quantize_s8(row, k, 1.0f / w.owned_scales[o], quantized.data() + o * k);
             }
+            w.scales = w.owned_scales.data();
             memory torch_layout({{k, n}, DataType::s8, Dims{1, k}}, engine_, quantized.data());
             dnnl::reorder(torch_layout, w.packed).execute(stream_, torch_layout, w.packed);
         }
@@ -236,6 +364,24 @@ private:
         // The float32 weight is not read again once packed: the model must not also keep it
         // resident.
         release_pages(weight, size_t(n) * k * sizeof(float));
+    }
+
+    // The blocked layout the matmul picks for a [k, n] weight (`format_tag::any`).
+    memory::desc packed_weight_desc(int64_t k, int64_t n) const {
+        const DataType weight_type = precision_ == Precision::Int8 ? DataType::s8
+                                     : precision_ == Precision::Bf16 ? DataType::bf16
+                                                                     : DataType::f32;
+        const dnnl::matmul::desc desc(memory::desc({kPackRows, k}, source_type(), Dims{k, 1}),
+                                      memory::desc({k, n}, weight_type, memory::format_tag::any),
+                                      memory::desc({kPackRows, n}, DataType::f32, Dims{n, 1}));
+        return dnnl::matmul::primitive_desc(desc, source_attr(), engine_).weights_desc();
+    }
+
+    // The u8 source's zero point, given at run time (oneDNN's gemm subtracts it exactly, in int32).
+    dnnl::primitive_attr source_attr() const {
+        dnnl::primitive_attr attr;
+        if (unsigned_source_) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+        return attr;
     }
 
     // omp_set_num_threads sets the calling thread's team size: inference may run on any thread.
@@ -266,7 +412,7 @@ private:
         case PostOp::Gelu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f); break;
         case PostOp::GeluTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_tanh, 0.0f, 0.0f); break;
         }
-        dnnl::primitive_attr attr;
+        dnnl::primitive_attr attr = source_attr();
         attr.set_post_ops(ops);
         const dnnl::matmul::desc desc(memory::desc({m, k}, source_type(), Dims{k, 1}), weights_md,
                                       int8 ? memory::desc() : bias_md,
@@ -287,31 +433,41 @@ private:
     int threads_ = 0;
     Precision precision_;
     std::string precision_note_;
+    // Int8 below AVX-512: oneDNN's AVX2 int8 matmul (gemm:jit) multiplies a u8 source by s8
+    // weights. Without VNNI, oneDNN's int8 kernels (AVX2, and AVX-512 ones, which shift an s8 source
+    // to u8) sum pairs of products in 16 bits, saturating beyond 32767: the weights then use 64
+    // levels a side (2 x 255 x 64 fits), 127 otherwise.
+    bool unsigned_source_ = false;
+    float weight_levels_ = 127.0f;
     std::map<LinearKey, dnnl::matmul> linear_cache_;
     std::set<std::string> kernels_;
     struct SourceBuffers {  // matmul inputs converted from float32 (see source_from_f32)
         std::vector<uint16_t> bf16;
         std::vector<int8_t> s8;
+        std::vector<uint8_t> u8;
         std::vector<float> f32;
     } src_;
     float source_scale_ = 1.0f;  // Int8: the scale of the last quantised source
+    int32_t source_zero_point_ = 0;  // Int8 with a u8 source: its zero point
     std::vector<uint16_t> intermediate_bf16_;
-    std::vector<float> intermediate_, column_scales_;
+    std::vector<float> intermediate_, column_scales_, product_;
 };
 
-// The precision this CPU runs natively, as close to `requested` as it can; `note` says why not.
+// " (capped at AVX2)" when an ISA cap is in force, so that a note does not blame the hardware.
+std::string cap_note() {
+    const CpuIsa cap = cpu_isa_cap();
+    return cap == CpuIsa::All ? "" : " (capped at " + cpu_isa_name(cap) + ")";
+}
+
+// The precision this CPU runs natively (under the ISA cap), as close to `requested` as it can;
+// `note` says why not.
 Precision native_precision(Precision requested, std::string& note) {
-    using dnnl::cpu_isa;
-    const auto has = [isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa())](cpu_isa wanted) {
-        const auto bits = static_cast<unsigned>(wanted);  // oneDNN's ISA values nest as bit sets
-        return (isa & bits) == bits;
-    };
-    if (requested == Precision::Bf16 && !has(cpu_isa::avx512_core_bf16)) {
-        note = "this CPU has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
+    if (requested == Precision::Bf16 && !cpu_has(CpuIsa::Avx512CoreBf16)) {
+        note = "this CPU" + cap_note() + " has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
         return Precision::Fp32;
     }
-    if (requested == Precision::Int8 && !has(cpu_isa::avx512_core) && !has(cpu_isa::avx2_vnni)) {
-        note = "this CPU has neither AVX-512 nor AVX-VNNI: running fp32 instead of int8";
+    if (requested == Precision::Int8 && !cpu_has(CpuIsa::Avx2)) {
+        note = "this CPU" + cap_note() + " has neither AVX-512 nor AVX2: running fp32 instead of int8";
         return Precision::Fp32;
     }
     return requested;
@@ -321,6 +477,7 @@ Precision native_precision(Precision requested, std::string& note) {
 
 std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision) {
     try {
+        apply_cpu_isa_cap_to_onednn();
         std::string note;
         const Precision native = native_precision(precision, note);
         return std::make_unique<CpuBackend>(threads, native, std::move(note));

@@ -20,6 +20,15 @@ void convert_to_bf16(const float* x, int64_t count, uint16_t* y);
 // max |x[i]| over count values (0 for none).
 float abs_max(const float* x, int64_t count);
 
+// y[i] += x[i] for count values.
+void add_rows(const float* x, int64_t count, float* y);
+
+// low = min(0, x[i]...), high = max(0, x[i]...) over count values.
+void min_max(const float* x, int64_t count, float& low, float& high);
+
+// y = clamp(round(x * inv_scale) + zero_point, 0, 255): asymmetric uint8 quantisation.
+void quantize_u8(const float* x, int64_t count, float inv_scale, int32_t zero_point, uint8_t* y);
+
 // y = clamp(round(x * inv_scale), -127, 127): symmetric int8 quantisation.
 void quantize_s8(const float* x, int64_t count, float inv_scale, int8_t* y);
 

@@ -81,6 +81,20 @@ void add_run_options(CLI::App& command, RunOptions& options) {
     command.add_option("--threads", options.threads, "Worker threads (0: all cores)")
         ->check(CLI::Range(0, 1024));
     command.add_option("--batch-size", options.batch_size, "Images per batch")->check(CLI::Range(1, 4096));
+    add_cache_flag(command, options.no_weight_cache);
+}
+
+void add_cache_flag(CLI::App& command, bool& no_cache) {
+    command.add_flag("--no-weight-cache", no_cache,
+                     "Neither read nor write the cache of packed weights and compiled tokenizers ($ZEROCLIP_CACHE, "
+                     "else $XDG_CACHE_HOME/zeroclip or ~/.cache/zeroclip)");
+}
+
+CacheOptions cache_options(bool no_cache) {
+    CacheOptions cache;
+    cache.enabled = !no_cache;
+    cache.note = [](const std::string& note) { std::cerr << "zeroclip: note: " << note << "\n"; };
+    return cache;
 }
 
 ModelOptions model_options(const RunOptions& options) {
@@ -88,6 +102,7 @@ ModelOptions model_options(const RunOptions& options) {
     out.precision = parse_precision(options.precision);
     out.threads = options.threads;
     out.device = parse_device(options.device);
+    out.cache = cache_options(options.no_weight_cache);
     return out;
 }
 

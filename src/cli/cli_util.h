@@ -44,9 +44,13 @@ struct RunOptions {
     std::string device = "cpu";
     int threads = 0;
     int batch_size = 32;
+    bool no_weight_cache = false;
 };
 
 void add_run_options(CLI::App& command, RunOptions& options);
+// --no-weight-cache; the cache options it gives (notes on stderr).
+void add_cache_flag(CLI::App& command, bool& no_cache);
+CacheOptions cache_options(bool no_cache);
 ModelOptions model_options(const RunOptions& options);
 ImageRunOptions image_run_options(const RunOptions& options);
 

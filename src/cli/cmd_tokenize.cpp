@@ -16,12 +16,13 @@ struct TokenizeOptions {
     std::string model;
     std::vector<std::string> texts;
     std::string file;
+    bool no_cache = false;
 };
 
 int run_tokenize(const TokenizeOptions& options) {
     const auto dir = resolve_model(options.model);
     const ClipConfig config = ClipConfig::from_file(dir / "config.json");
-    const auto tokenizer = load_tokenizer(dir);
+    const auto tokenizer = load_tokenizer(dir, cache_options(options.no_cache));
     const auto texts = options.file.empty() ? options.texts : read_lines(options.file, false);
     nlohmann::json out = nlohmann::json::array();
     for (const auto& text : texts)
@@ -40,6 +41,7 @@ void add_tokenize_command(CLI::App& app, Action& run) {
     auto* file = cmd->add_option("--file", options->file, "Read texts from a file, one per line")
                      ->check(CLI::ExistingFile);
     texts->excludes(file);
+    add_cache_flag(*cmd, options->no_cache);
     cmd->callback([options, &run, texts, file] {
         if (texts->count() == 0 && file->count() == 0)
             throw CLI::ValidationError("tokenize", "give TEXT... or --file");

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string_view>
 #include <iostream>
 
 #include "cli/cli_util.h"
@@ -14,14 +15,20 @@
 // any other process on the cores): on 2 busy cores a spinning team made small matmuls 10x
 // slower. libgomp reads its wait policy from the environment once, when it loads, so the
 // program restarts itself once with the passive policy unless the user chose one.
-static void use_passive_openmp_wait(char** argv) {
+// Commands that run no tower (tokenize, cache, models, download) skip the restart: it would
+// double their start-up time.
+static void use_passive_openmp_wait(int argc, char** argv) {
     if (std::getenv("OMP_WAIT_POLICY")) return;
+    if (argc > 1) {
+        const std::string_view command = argv[1];
+        if (command == "tokenize" || command == "cache" || command == "models" || command == "download") return;
+    }
     ::setenv("OMP_WAIT_POLICY", "passive", 1);
     ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }
 
 int main(int argc, char** argv) {
-    use_passive_openmp_wait(argv);
+    use_passive_openmp_wait(argc, argv);
     CLI::App app{"zeroclip - CLIP zero-shot image classification, natively"};
     app.set_version_flag("--version", std::string("zeroclip ") + zeroclip::kVersion);
     app.require_subcommand(1);
@@ -37,6 +44,7 @@ int main(int argc, char** argv) {
     zeroclip::cli::add_index_command(app, run);
     zeroclip::cli::add_search_command(app, run);
     zeroclip::cli::add_dedup_command(app, run);
+    zeroclip::cli::add_cache_command(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -315,8 +315,7 @@ const TensorInfo& TensorStore::info(const std::string& tensor) const {
     return *it->second.info;
 }
 
-FloatTensor TensorStore::load_f32(const std::string& tensor,
-                                  const std::vector<int64_t>& expected_shape) const {
+void TensorStore::check_f32(const std::string& tensor, const std::vector<int64_t>& expected_shape) const {
     auto it = entries_.find(tensor);
     if (it == entries_.end()) throw Error(source_ + ": tensor " + tensor + " is missing");
     const MappedFile& file = *it->second.file;
@@ -329,6 +328,14 @@ FloatTensor TensorStore::load_f32(const std::string& tensor,
         throw Error(file.name() + ": tensor " + tensor + " has shape " + shape_string(info.shape) +
                     ", expected " + shape_string(expected_shape) + " from config.json");
     }
+}
+
+FloatTensor TensorStore::load_f32(const std::string& tensor,
+                                  const std::vector<int64_t>& expected_shape) const {
+    check_f32(tensor, expected_shape);
+    const auto it = entries_.find(tensor);
+    const MappedFile& file = *it->second.file;
+    const TensorInfo& info = *it->second.info;
 
     FloatTensor out;
     out.shape = info.shape;

@@ -70,6 +70,8 @@ public:
     // Loads a tensor as float32 (F16/BF16 converted); throws naming the tensor when it is
     // missing, of another dtype or not of `expected_shape`.
     FloatTensor load_f32(const std::string& tensor, const std::vector<int64_t>& expected_shape) const;
+    // The checks of load_f32 without reading the tensor's data.
+    void check_f32(const std::string& tensor, const std::vector<int64_t>& expected_shape) const;
 
     // File the tensors came from, for error messages.
     const std::string& source() const { return source_; }

@@ -17,7 +17,8 @@ std::unique_ptr<ClipModel> ClipModel::load(const std::filesystem::path& model_di
             throw Error(model_dir.string() + ": the CUDA backend runs CLIP models only; " + family.name +
                         " runs with --device cpu");
     }
-    return family.load_towers(model_dir, std::move(config), make_cpu_backend(options.threads, options.precision));
+    return family.load_towers(model_dir, std::move(config), make_cpu_backend(options.threads, options.precision),
+                              options.cache);
 }
 
 }  // namespace zeroclip

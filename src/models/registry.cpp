@@ -62,8 +62,8 @@ PreprocessConfig preprocess_config_for_model(const std::filesystem::path& model_
     return model_family(config.family).load_preprocess(model_dir, config.vision.image_size);
 }
 
-std::unique_ptr<TextTokenizer> load_tokenizer(const std::filesystem::path& model_dir) {
-    return family_of_directory(model_dir).load_tokenizer(model_dir);
+std::unique_ptr<TextTokenizer> load_tokenizer(const std::filesystem::path& model_dir, const CacheOptions& cache) {
+    return family_of_directory(model_dir).load_tokenizer(model_dir, cache);
 }
 
 }  // namespace zeroclip

@@ -11,6 +11,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "backend/backend.h"
+#include "zeroclip/cache.h"
 #include "zeroclip/config.h"
 #include "zeroclip/model.h"
 #include "zeroclip/preprocess.h"
@@ -31,12 +32,15 @@ struct ModelFamily {
 
     ClipConfig (*default_config)();  // transformers' defaults for absent config.json fields
     PreprocessConfig (*load_preprocess)(const std::filesystem::path& model_dir, int image_size);
-    std::unique_ptr<TextTokenizer> (*load_tokenizer)(const std::filesystem::path& model_dir);
+    // `cache`: where a family that caches its compiled tokenizer keeps it (CLIP; SigLIP ignores it).
+    std::unique_ptr<TextTokenizer> (*load_tokenizer)(const std::filesystem::path& model_dir,
+                                                     const CacheOptions& cache);
     // Floating-point operations of one image / one text of `tokens` ids (benchmarks' GFLOP/s).
     double (*image_flops)(const ClipConfig& config);
     double (*text_flops)(const ClipConfig& config, int tokens);
+    // `cache`: the packed-weight cache (zeroclip/cache.h); a family that does not cache ignores it.
     std::unique_ptr<ClipModel> (*load_towers)(const std::filesystem::path& model_dir, ClipConfig config,
-                                              std::unique_ptr<Backend> backend);
+                                              std::unique_ptr<Backend> backend, CacheOptions cache);
 };
 
 const std::vector<ModelFamily>& model_families();

@@ -24,7 +24,7 @@ Clip Clip::open(const std::filesystem::path& model_dir, const ModelOptions& opti
                     std::to_string(preprocess.crop_height) + "x" + std::to_string(preprocess.crop_width) +
                     " does not match the vision tower's image_size " +
                     std::to_string(model->config().vision.image_size));
-    return Clip(family.load_tokenizer(model_dir), preprocess, std::move(model));
+    return Clip(family.load_tokenizer(model_dir, options.cache), preprocess, std::move(model));
 }
 
 std::vector<int32_t> Clip::tokenize(const std::string& text) const {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "pipeline/class_weight_cache.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
@@ -41,6 +42,13 @@ Matrix class_weights(Clip& clip, const std::vector<std::string>& labels,
     prompts.reserve(labels.size() * templates.size());
     for (const auto& label : labels)
         for (const auto& templ : templates) prompts.push_back(apply_template(templ, label));
+    // Reused from the cache when this model, backend and precision have seen these prompts.
+    const std::string key = class_weights_key(clip, prompts, labels.size());
+    const CacheOptions* cache = clip.model().cache();
+    if (!key.empty() && cache) {
+        if (auto cached = load_class_weights(*cache, key, static_cast<int>(labels.size()), clip.config().projection_dim))
+            return std::move(*cached);
+    }
     Matrix embeds = clip.embed_texts(prompts);
     l2_normalize_rows(embeds);
 
@@ -57,6 +65,14 @@ Matrix class_weights(Clip& clip, const std::vector<std::string>& labels,
         for (int c = 0; c < dim; ++c) out[c] /= static_cast<float>(per_label);
     }
     l2_normalize_rows(weights);
+    if (!key.empty() && cache) {
+        std::string first = labels.front().substr(0, 40);
+        for (char& c : first) c = static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+        const std::string description = std::to_string(labels.size()) + " labels (" + first +
+                                        (labels.size() > 1 ? ", ..." : "") + ") x " + std::to_string(templates.size()) +
+                                        " templates";
+        store_class_weights(*cache, key, description, weights);
+    }
     return weights;
 }
 

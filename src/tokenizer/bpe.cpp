@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cstring>
 #include <fstream>
 #include <queue>
 
@@ -91,6 +92,7 @@ BytePairEncoder::BytePairEncoder(const std::filesystem::path& vocab_json, const 
 
     // merges.txt: "#version" header lines, then one "left right" pair per line, best first.
     const std::string text = read_whole_file(merges_txt);
+    std::unordered_map<uint64_t, Merge> merges;
     size_t line_number = 0;
     int32_t rank = 0;
     for (size_t pos = 0; pos < text.size();) {
@@ -118,8 +120,74 @@ BytePairEncoder::BytePairEncoder(const std::filesystem::path& vocab_json, const 
                         vocab_json.string());
         }
         // A repeated pair keeps its last rank, as in HF's map construction.
-        merges_.insert_or_assign(pair_key(*left_id, *right_id), Merge{rank++, *merged_id});
+        merges.insert_or_assign(pair_key(*left_id, *right_id), Merge{pair_key(*left_id, *right_id), rank++, *merged_id});
     }
+    std::vector<Merge> entries;
+    entries.reserve(merges.size());
+    for (const auto& item : merges) entries.push_back(item.second);
+    build_merge_table(entries);
+}
+
+void BytePairEncoder::build_merge_table(const std::vector<Merge>& merges) {
+    size_t size = 16;
+    while (size < 2 * merges.size()) size *= 2;
+    merge_table_.assign(size, Merge{});
+    for (const Merge& m : merges) {
+        size_t slot = slot_of(m.pair, size - 1);
+        while (merge_table_[slot].pair != kEmpty && merge_table_[slot].pair != m.pair) slot = (slot + 1) & (size - 1);
+        merge_table_[slot] = m;
+    }
+}
+
+namespace {
+
+// to_bytes layout: a version, vocab_size, the 2 x 256 byte symbol ids, then the merge table.
+constexpr uint32_t kBytesVersion = 1;
+
+template <typename T>
+void append(std::string& out, const T* data, size_t count) {
+    out.append(reinterpret_cast<const char*>(data), count * sizeof(T));
+}
+
+}  // namespace
+
+std::string BytePairEncoder::to_bytes() const {
+    std::string out;
+    const int32_t head[] = {int32_t(kBytesVersion), vocab_size_, int32_t(merge_table_.size())};
+    append(out, head, 3);
+    append(out, byte_ids_, 256);
+    append(out, end_byte_ids_, 256);
+    append(out, merge_table_.data(), merge_table_.size());
+    return out;
+}
+
+std::optional<BytePairEncoder> BytePairEncoder::from_bytes(std::span<const std::byte> bytes) {
+    int32_t head[3];
+    constexpr size_t kFixed = sizeof head + 2 * 256 * sizeof(int32_t);
+    if (bytes.size() < kFixed) return std::nullopt;
+    std::memcpy(head, bytes.data(), sizeof head);
+    const size_t table = size_t(uint32_t(head[2]));
+    if (head[0] != int32_t(kBytesVersion) || head[1] <= 0 || head[1] > kMaxTokenId + 1 || table < 16 ||
+        (table & (table - 1)) != 0 || bytes.size() != kFixed + table * sizeof(Merge))
+        return std::nullopt;
+    BytePairEncoder bpe;
+    bpe.vocab_size_ = head[1];
+    std::memcpy(bpe.byte_ids_, bytes.data() + sizeof head, sizeof bpe.byte_ids_);
+    std::memcpy(bpe.end_byte_ids_, bytes.data() + sizeof head + sizeof bpe.byte_ids_, sizeof bpe.end_byte_ids_);
+    bpe.merge_table_.resize(table);
+    std::memcpy(bpe.merge_table_.data(), bytes.data() + kFixed, table * sizeof(Merge));
+    const auto valid = [&](int32_t id) { return id >= 0 && id < bpe.vocab_size_; };
+    for (int b = 0; b < 256; ++b)
+        if (!valid(bpe.byte_ids_[b]) || !valid(bpe.end_byte_ids_[b])) return std::nullopt;
+    size_t used = 0;
+    for (const Merge& m : bpe.merge_table_) {
+        if (m.pair == kEmpty) continue;
+        ++used;
+        if (!valid(int32_t(m.pair >> 32)) || !valid(int32_t(uint32_t(m.pair))) || !valid(m.merged_id) || m.rank < 0)
+            return std::nullopt;
+    }
+    if (2 * used > table) return std::nullopt;  // probing needs empty slots to stop
+    return bpe;
 }
 
 std::optional<int32_t> BytePairEncoder::token_id(std::string_view token) const {
@@ -129,8 +197,13 @@ std::optional<int32_t> BytePairEncoder::token_id(std::string_view token) const {
 }
 
 const BytePairEncoder::Merge* BytePairEncoder::find_merge(int32_t left, int32_t right) const {
-    const auto it = merges_.find(pair_key(left, right));
-    return it == merges_.end() ? nullptr : &it->second;
+    const uint64_t pair = pair_key(left, right);
+    const size_t mask = merge_table_.size() - 1;
+    for (size_t slot = slot_of(pair, mask);; slot = (slot + 1) & mask) {
+        const Merge& m = merge_table_[slot];
+        if (m.pair == pair) return &m;
+        if (m.pair == kEmpty) return nullptr;
+    }
 }
 
 void BytePairEncoder::encode_word(std::string_view word, std::vector<int32_t>& out) const {

@@ -6,6 +6,8 @@
 #include "zeroclip/tokenizer.h"
 
 #include "tokenizer/bpe.h"
+#include "tokenizer/final_sigma.h"
+#include "tokenizer/tokenizer_cache.h"
 #include "zeroclip/error.h"
 
 #include <pcre2.h>
@@ -16,6 +18,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace zeroclip {
 
@@ -75,8 +78,8 @@ std::string to_valid_utf8(std::string_view s) {
     return out;
 }
 
-// HF's normaliser: NFC, then each character's full lowercase mapping (no context rules such as
-// final sigma). Its whitespace-run collapsing and the strip are left out: the split drops all
+// HF's normaliser: NFC, then each character's full lowercase mapping, with the one context rule
+// that Rust's str::to_lowercase applies: final sigma. Its whitespace-run collapsing and the strip are left out: the split drops all
 // whitespace anyway.
 std::string normalize(std::string_view text) {
     bool ascii = true;
@@ -96,14 +99,22 @@ std::string normalize(std::string_view text) {
     if (n < 0) throw Error(std::string("tokenizer: NFC normalisation failed: ") + utf8proc_errmsg(n));
     std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(nfc, &std::free);
 
-    out.reserve(size_t(n) + 8);
+    std::vector<int32_t> code_points;
+    code_points.reserve(size_t(n));
     for (utf8proc_ssize_t pos = 0; pos < n;) {
         utf8proc_int32_t cp = 0;
         pos += utf8proc_iterate(nfc + pos, n - pos, &cp);
+        code_points.push_back(cp);
+    }
+    out.reserve(size_t(n) + 8);
+    for (size_t i = 0; i < code_points.size(); ++i) {
+        const int32_t cp = code_points[i];
         if (cp == 0x130) {
             // The only unconditional multi-character lowercase mapping (SpecialCasing.txt).
             append_utf8(out, 'i');
             append_utf8(out, 0x307);
+        } else if (cp == 0x3A3 && is_final_sigma(code_points, i)) {
+            append_utf8(out, 0x3C2);
         } else {
             append_utf8(out, utf8proc_tolower(cp));
         }
@@ -177,18 +188,27 @@ Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_json, const s
         throw Error("tokenizer: " + vocab_json.string() + " lacks " +
                     std::string(!bos ? kStartToken : kEndToken));
     }
+    return from_encoder(std::move(bpe), *bos, *eos);
+}
 
+Tokenizer Tokenizer::from_encoder(BytePairEncoder bpe, int32_t bos, int32_t eos) {
     int error = 0;
     PCRE2_SIZE error_offset = 0;
     pcre2_code* split = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kSplitPattern), PCRE2_ZERO_TERMINATED,
                                       PCRE2_UTF | PCRE2_UCP, &error, &error_offset, nullptr);
     if (!split) throw Error("tokenizer: cannot compile the split regex (PCRE2 error " + std::to_string(error) + ")");
     pcre2_jit_compile(split, PCRE2_JIT_COMPLETE);  // optional speed-up: without JIT, pcre2_match interprets
-    return Tokenizer(std::make_unique<Impl>(std::move(bpe), *bos, *eos, split));
+    return Tokenizer(std::make_unique<Impl>(std::move(bpe), bos, eos, split));
 }
 
-Tokenizer Tokenizer::from_directory(const std::filesystem::path& model_dir) {
-    return from_files(model_dir / "vocab.json", model_dir / "merges.txt");
+Tokenizer Tokenizer::from_directory(const std::filesystem::path& model_dir, const CacheOptions& cache) {
+    const auto vocab = model_dir / "vocab.json", merges = model_dir / "merges.txt";
+    const auto key = cache.enabled ? tokenizer_cache_key(vocab, merges) : std::nullopt;
+    if (!key) return from_files(vocab, merges);
+    if (auto cached = load_cached_tokenizer(cache, *key)) return from_encoder(std::move(cached->bpe), cached->bos, cached->eos);
+    Tokenizer tokenizer = from_files(vocab, merges);
+    store_cached_tokenizer(cache, *key, tokenizer.impl_->bpe, tokenizer.impl_->bos, tokenizer.impl_->eos);
+    return tokenizer;
 }
 
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -18,8 +18,8 @@ ModelFamily clip_family() {
     f.load_preprocess = [](const std::filesystem::path& dir, int image_size) {
         return PreprocessConfig::from_directory(dir, image_size);
     };
-    f.load_tokenizer = [](const std::filesystem::path& dir) -> std::unique_ptr<TextTokenizer> {
-        return std::make_unique<Tokenizer>(Tokenizer::from_directory(dir));
+    f.load_tokenizer = [](const std::filesystem::path& dir, const CacheOptions& cache) -> std::unique_ptr<TextTokenizer> {
+        return std::make_unique<Tokenizer>(Tokenizer::from_directory(dir, cache));
     };
     f.image_flops = [](const ClipConfig& c) {
         const VisionConfig& v = c.vision;

@@ -12,8 +12,8 @@ namespace zeroclip {
 
 ModelFamily clip_family();
 
-// CLIPModel's towers over `backend` (clip_model.cpp).
+// CLIPModel's towers over `backend`, their packed weights kept in `cache` (clip_model.cpp).
 std::unique_ptr<ClipModel> load_clip_towers(const std::filesystem::path& model_dir, ClipConfig config,
-                                            std::unique_ptr<Backend> backend);
+                                            std::unique_ptr<Backend> backend, CacheOptions cache);
 
 }  // namespace zeroclip

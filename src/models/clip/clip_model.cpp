@@ -9,6 +9,8 @@
 #include "models/clip/clip_family.h"
 #include "models/clip/clip_weights.h"
 #include "models/encoder.h"
+#include "model/packed_tower_cache.h"
+#include "zeroclip/eval.h"  // model_fingerprint
 #include "zeroclip/error.h"
 #include "zeroclip/model.h"
 
@@ -19,9 +21,11 @@ namespace {
 // Rows (sequences x positions) run through the encoder at once: bounds activation memory.
 constexpr int64_t kTokensPerBatch = 4096;
 
-// One tower's linear layers in the backend's form. Packed on the tower's first use: a run that
-// embeds only images never spends time or memory on the text tower, and vice versa.
+// One tower's linear layers in the backend's form. Prepared on the tower's first use (a run
+// that embeds only images never reads, packs or maps the text tower, and vice versa): mapped
+// from the packed-weight cache, or packed and then written there.
 struct PreparedTower {
+    std::unique_ptr<MappedCacheFile> cached;  // the cache file whose blocks the layers use
     std::vector<PreparedEncoderLayer> layers;
     std::unique_ptr<LinearWeights> projection, patch_embedding;
     bool ready = false;
@@ -29,8 +33,18 @@ struct PreparedTower {
 
 class OnednnClipModel final : public ClipModel {
 public:
-    OnednnClipModel(ClipConfig config, ClipWeights weights, std::unique_ptr<Backend> backend)
-        : config_(std::move(config)), weights_(std::move(weights)), backend_(std::move(backend)) {}
+    OnednnClipModel(ClipConfig config, ClipWeights weights, std::unique_ptr<Backend> backend,
+                    PackedTowerCache cache)
+        : config_(std::move(config)),
+          weights_(std::move(weights)),
+          backend_(std::move(backend)),
+          cache_(std::move(cache)) {}
+
+    const CacheOptions* cache() const override { return cache_.enabled() ? &cache_.options() : nullptr; }
+
+    std::string text_tower_key() const override {
+        return cache_.enabled() ? cache_.tower_key("text", *backend_) : std::string();
+    }
 
     const ClipConfig& config() const override { return config_; }
 
@@ -112,25 +126,57 @@ public:
     }
 
 private:
-    std::unique_ptr<LinearWeights> prepare(const LinearTensor& t) { return prepare_linear(*backend_, t); }
-
     const PreparedTower& text_tower() {
-        if (!text_.ready) {
-            text_.layers = prepare_encoder_layers(*backend_, weights_.text.layers);
-            text_.projection = prepare(weights_.text.projection);
-            text_.ready = true;
-        }
+        if (!text_.ready) prepare_tower("text", text_);
         return text_;
     }
 
     const PreparedTower& vision_tower() {
-        if (!vision_.ready) {
-            vision_.layers = prepare_encoder_layers(*backend_, weights_.vision.layers);
-            vision_.projection = prepare(weights_.vision.projection);
-            vision_.patch_embedding = prepare(weights_.vision.patch_embedding);
-            vision_.ready = true;
-        }
+        if (!vision_.ready) prepare_tower("vision", vision_);
         return vision_;
+    }
+
+    // The tower's weights: its small tensors from the model file, its linear layers mapped from
+    // the cache when a valid file is there, otherwise packed from the model file and cached.
+    void prepare_tower(const std::string& name, PreparedTower& tower) {
+        const bool text = name == "text";
+        std::unique_ptr<MappedCacheFile> file = cache_.open(name, *backend_);
+        if (text) weights_.load_text(!file);
+        else weights_.load_vision(!file);
+        std::vector<LinearSlot> slots = linear_slots(text, tower);
+        if (file && !cache_.adopt(*file, *backend_, slots)) {
+            cache_.note_rebuilt(name, "packed differently");
+            file.reset();
+            if (text) weights_.load_text(true);
+            else weights_.load_vision(true);
+            slots = linear_slots(text, tower);
+        }
+        tower.cached = file ? std::move(file) : cache_.pack(name, *backend_, slots);
+        tower.ready = true;
+    }
+
+    // The tower's linear layers in a fixed order (the cache file's), pointing at `tower`.
+    std::vector<LinearSlot> linear_slots(bool text, PreparedTower& tower) {
+        const auto& layers = text ? weights_.text.layers : weights_.vision.layers;
+        tower.layers.clear();
+        tower.layers.resize(layers.size());
+        std::vector<LinearSlot> slots;
+        const auto add = [&](const LinearTensor& t, std::unique_ptr<LinearWeights>& target) {
+            slots.push_back({t.bias, t.out_features, t.in_features, &t, nullptr, &target});
+        };
+        for (size_t i = 0; i < layers.size(); ++i) {
+            const EncoderLayerWeights& w = layers[i];
+            PreparedEncoderLayer& layer = tower.layers[i];
+            layer.weights = &w;
+            slots.push_back({w.qkv_bias.data(), 3 * w.q_proj.out_features, w.q_proj.in_features, nullptr, &w,
+                             &layer.qkv});
+            add(w.out_proj, layer.out_proj);
+            add(w.fc1, layer.fc1);
+            add(w.fc2, layer.fc2);
+        }
+        add(text ? weights_.text.projection : weights_.vision.projection, tower.projection);
+        if (!text) add(weights_.vision.patch_embedding, tower.patch_embedding);
+        return slots;
     }
 
     // hidden_ = [class, patches] + position embeddings, for `count` images.
@@ -197,6 +243,7 @@ private:
     ClipConfig config_;
     ClipWeights weights_;
     std::unique_ptr<Backend> backend_;
+    PackedTowerCache cache_;
     std::mutex mutex_;  // encode calls share the towers' preparation and the buffers below
     PreparedTower text_, vision_;
     TransformerEncoder encoder_;
@@ -206,9 +253,14 @@ private:
 }  // namespace
 
 std::unique_ptr<ClipModel> load_clip_towers(const std::filesystem::path& model_dir, ClipConfig config,
-                                            std::unique_ptr<Backend> backend) {
-    ClipWeights weights = ClipWeights::load(model_dir, config);
-    return std::make_unique<OnednnClipModel>(std::move(config), std::move(weights), std::move(backend));
+                                            std::unique_ptr<Backend> backend, CacheOptions cache) {
+    ClipWeights weights = ClipWeights::open(model_dir, config);
+    std::string model_key;
+    if (cache.enabled)
+        model_key = std::string("zeroclip ") + ZEROCLIP_VERSION + "\nmodel " + model_fingerprint(model_dir);
+    PackedTowerCache tower_cache(std::move(cache), std::move(model_key), std::filesystem::absolute(model_dir).string());
+    return std::make_unique<OnednnClipModel>(std::move(config), std::move(weights), std::move(backend),
+                                             std::move(tower_cache));
 }
 
 }  // namespace zeroclip

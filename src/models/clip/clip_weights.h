@@ -1,11 +1,13 @@
 // clip_weights.h - the tensors of a Hugging Face CLIPModel checkpoint, checked against its config.
 #pragma once
 
+#include <deque>
 #include <filesystem>
+#include <string>
 #include <vector>
 
+#include "model/safetensors.h"
 #include "models/encoder.h"
-#include "models/weight_loader.h"
 #include "zeroclip/config.h"
 
 namespace zeroclip {
@@ -32,7 +34,16 @@ struct VisionTowerWeights {
 // ignored; every expected tensor must be present with a float dtype and the config's shape.
 class ClipWeights {
 public:
+    // Checks every tensor and loads both towers.
     static ClipWeights load(const std::filesystem::path& model_dir, const ClipConfig& config);
+    // Checks every tensor (from the file headers) but loads no tower: load_text / load_vision
+    // do, when a tower is first used, so that a text-only run never reads the vision weights.
+    static ClipWeights open(const std::filesystem::path& model_dir, const ClipConfig& config);
+
+    // Fill `text` / `vision`. Without linear_weights the linear layers' weight pointers stay
+    // null (their biases load): for towers whose packed weights come from the cache.
+    void load_text(bool linear_weights = true);
+    void load_vision(bool linear_weights = true);
 
     ClipWeights(ClipWeights&&) = default;
     ClipWeights& operator=(ClipWeights&&) = default;
@@ -42,8 +53,22 @@ public:
     float logit_scale = 0.0f;  // the stored (log) value
 
 private:
-    explicit ClipWeights(WeightLoader loader) : loader_(std::move(loader)) {}
-    WeightLoader loader_;  // owns the tensors the structs point into
+    // What get() does with a tensor: check it only, or load it.
+    enum class Fetch { Check, Load };
+
+    ClipWeights(TensorStore store, ClipConfig config) : store_(std::move(store)), config_(std::move(config)) {}
+    const float* get(const std::string& name, const std::vector<int64_t>& shape, Fetch fetch);
+    LayerNormWeights get_layer_norm(const std::string& prefix, int hidden, Fetch fetch);
+    LinearTensor get_linear(const std::string& prefix, int out, int in, bool has_bias, Fetch fetch,
+                            Fetch weight_fetch);
+    std::vector<EncoderLayerWeights> get_layers(const std::string& prefix, int layers, int hidden,
+                                                int intermediate, Fetch fetch, Fetch weight_fetch);
+    TextTowerWeights get_text(Fetch fetch, Fetch weight_fetch);
+    VisionTowerWeights get_vision(Fetch fetch, Fetch weight_fetch);
+
+    TensorStore store_;  // keeps zero-copy tensors mapped
+    ClipConfig config_;
+    std::deque<FloatTensor> tensors_;  // stable addresses: the structs point into them
 };
 
 }  // namespace zeroclip

@@ -65,7 +65,8 @@ ModelFamily siglip_family() {
     f.embedding_size_from_text_head = true;
     f.default_config = siglip_default_config;
     f.load_preprocess = load_siglip_preprocess;
-    f.load_tokenizer = [](const std::filesystem::path& dir) -> std::unique_ptr<TextTokenizer> {
+    // SentencePiece loads its model in milliseconds: no compiled-tokenizer cache.
+    f.load_tokenizer = [](const std::filesystem::path& dir, const CacheOptions&) -> std::unique_ptr<TextTokenizer> {
         return SiglipTokenizer::from_file(dir / "spiece.model");
     };
     f.image_flops = [](const ClipConfig& c) {

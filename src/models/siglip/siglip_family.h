@@ -21,8 +21,9 @@ ClipConfig siglip_default_config();
 // file or a key is absent.
 PreprocessConfig load_siglip_preprocess(const std::filesystem::path& model_dir, int image_size);
 
-// SiglipModel's towers over `backend` (siglip_model.cpp).
+// SiglipModel's towers over `backend` (siglip_model.cpp). They pack their weights on every load:
+// the packed-weight cache is CLIP's only so far, so `cache` is unused.
 std::unique_ptr<ClipModel> load_siglip_towers(const std::filesystem::path& model_dir, ClipConfig config,
-                                              std::unique_ptr<Backend> backend);
+                                              std::unique_ptr<Backend> backend, CacheOptions cache);
 
 }  // namespace zeroclip

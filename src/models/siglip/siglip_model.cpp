@@ -203,7 +203,7 @@ private:
 }  // namespace
 
 std::unique_ptr<ClipModel> load_siglip_towers(const std::filesystem::path& model_dir, ClipConfig config,
-                                              std::unique_ptr<Backend> backend) {
+                                              std::unique_ptr<Backend> backend, CacheOptions /*cache*/) {
     if (config.projection_dim != config.vision.hidden_size)
         throw Error((model_dir / "config.json").string() + ": text_config.projection_size " +
                     std::to_string(config.projection_dim) + " differs from vision_config.hidden_size " +

@@ -1,0 +1,287 @@
+// Cache files: atomic writing, mapping and validation (see cache_file.h for the layout).
+#include "cache/cache_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include <xxhash.h>
+
+namespace zeroclip {
+
+namespace {
+
+constexpr char kMagic[8] = {'Z', 'C', 'L', 'I', 'P', 'C', 'F', '1'};
+constexpr uint32_t kFormat = 2;
+constexpr size_t kHeaderBytes = 64;
+constexpr size_t kChecksumOffset = 24;  // the 8 bytes the checksum leaves out
+constexpr uint64_t kMaxStringBytes = 1 << 20;
+
+struct Header {
+    char magic[8];
+    uint32_t format;
+    uint32_t section_count;
+    uint64_t file_bytes;
+    uint64_t checksum;
+    uint64_t key_bytes;
+    uint64_t description_bytes;
+    uint64_t reserved[2];
+};
+static_assert(sizeof(Header) == kHeaderBytes);
+
+struct SectionEntry {
+    uint64_t offset;
+    uint64_t bytes;
+};
+
+// Large sections start on a page (packed weights used in place), small ones on a cache line.
+uint64_t align_for(uint64_t offset, uint64_t bytes) {
+    const uint64_t alignment = bytes >= 4096 ? 4096 : 64;
+    return (offset + alignment - 1) / alignment * alignment;
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+// XXH3-64 over the XXH3-64 digests of the file's 16 MiB chunks (the checksum field left out),
+// so that the cores share the work: every load verifies the whole file.
+uint64_t checksum_of(const std::byte* file, uint64_t bytes) {
+    constexpr uint64_t kChunk = 16u << 20;
+    const int64_t chunks = int64_t((bytes + kChunk - 1) / kChunk);
+    std::vector<uint64_t> digests(static_cast<size_t>(chunks));
+#pragma omp parallel for schedule(dynamic) if (chunks > 1)
+    for (int64_t c = 0; c < chunks; ++c) {
+        const uint64_t begin = uint64_t(c) * kChunk, end = std::min(bytes, begin + kChunk);
+        if (c > 0) {
+            digests[size_t(c)] = XXH3_64bits(file + begin, end - begin);
+            continue;
+        }
+        XXH3_state_t* state = XXH3_createState();
+        XXH3_64bits_reset(state);
+        XXH3_64bits_update(state, file, kChecksumOffset);
+        XXH3_64bits_update(state, file + kChecksumOffset + 8, end - kChecksumOffset - 8);
+        digests[0] = XXH3_64bits_digest(state);
+        XXH3_freeState(state);
+    }
+    return XXH3_64bits(digests.data(), digests.size() * sizeof(uint64_t));
+}
+
+// The header and the string/table region of a mapped or read file; `problem` says what is wrong.
+bool parse_header(const std::byte* data, uint64_t size, Header& header, std::string& problem) {
+    if (size < kHeaderBytes) {
+        problem = "truncated";
+        return false;
+    }
+    std::memcpy(&header, data, sizeof header);
+    if (std::memcmp(header.magic, kMagic, sizeof kMagic) != 0) {
+        problem = "not a zeroclip cache file";
+        return false;
+    }
+    if (header.format != kFormat) {
+        problem = "written by another version (cache format " + std::to_string(header.format) + ")";
+        return false;
+    }
+    if (header.file_bytes != size) {
+        problem = header.file_bytes > size ? "truncated" : "corrupt (trailing bytes)";
+        return false;
+    }
+    if (header.key_bytes > kMaxStringBytes || header.description_bytes > kMaxStringBytes ||
+        header.section_count > (1u << 20) ||
+        kHeaderBytes + header.key_bytes + header.description_bytes + header.section_count * sizeof(SectionEntry) > size) {
+        problem = "corrupt (bad header)";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string cache_file_name(const std::string& kind, const std::string& key) {
+    const XXH128_hash_t hash = XXH3_128bits(key.data(), key.size());
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(hash.high64),
+                  static_cast<unsigned long long>(hash.low64));
+    return kind + "-" + hex + ".zcc";
+}
+
+std::unique_ptr<CacheFileBuilder> CacheFileBuilder::create(const std::filesystem::path& path, const std::string& key,
+                                                           const std::string& description,
+                                                           const std::vector<size_t>& sizes, std::string& problem) {
+    problem.clear();
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+        problem = "cannot create " + path.parent_path().string() + ": " + ec.message();
+        return nullptr;
+    }
+    // Layout first: the table holds every section's offset.
+    Header header{};
+    std::memcpy(header.magic, kMagic, sizeof kMagic);
+    header.format = kFormat;
+    header.section_count = static_cast<uint32_t>(sizes.size());
+    header.key_bytes = key.size();
+    header.description_bytes = description.size();
+    std::vector<SectionEntry> table(sizes.size());
+    uint64_t offset = kHeaderBytes + key.size() + description.size() + table.size() * sizeof(SectionEntry);
+    for (size_t i = 0; i < sizes.size(); ++i) {
+        offset = align_for(offset, sizes[i]);
+        table[i] = {offset, sizes[i]};
+        offset += sizes[i];
+    }
+    header.file_bytes = offset;
+
+    std::unique_ptr<CacheFileBuilder> builder(new CacheFileBuilder);
+    builder->path_ = path;
+    std::string temp = (path.parent_path() / (".tmp-" + path.filename().string() + "-XXXXXX")).string();
+    const int fd = ::mkstemp(temp.data());
+    if (fd < 0) {
+        problem = "cannot write in " + path.parent_path().string() + ": " + errno_text();
+        return nullptr;
+    }
+    builder->temp_ = temp;
+    ::fchmod(fd, 0644);  // like any other file the user creates (mkstemp makes it private)
+    // Reserved up front: writing a page of a sparse file on a full disk would kill the process.
+    if (const int err = ::posix_fallocate(fd, 0, off_t(header.file_bytes)); err != 0) {
+        ::close(fd);
+        problem = "cannot write in " + path.parent_path().string() + ": " + std::strerror(err);
+        return nullptr;
+    }
+    void* map = ::mmap(nullptr, header.file_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (map == MAP_FAILED) {
+        problem = "cannot map " + temp + ": " + errno_text();
+        return nullptr;
+    }
+    builder->map_ = map;
+    builder->size_ = header.file_bytes;
+    auto* data = static_cast<std::byte*>(map);
+    std::memcpy(data, &header, sizeof header);
+    std::memcpy(data + kHeaderBytes, key.data(), key.size());
+    std::memcpy(data + kHeaderBytes + key.size(), description.data(), description.size());
+    std::memcpy(data + kHeaderBytes + key.size() + description.size(), table.data(), table.size() * sizeof(SectionEntry));
+    for (const SectionEntry& e : table) builder->sections_.emplace_back(data + e.offset, e.bytes);
+    return builder;
+}
+
+CacheFileBuilder::~CacheFileBuilder() {
+    if (map_) ::munmap(map_, size_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+std::unique_ptr<MappedCacheFile> CacheFileBuilder::commit(std::string& problem) {
+    problem.clear();
+    auto* data = static_cast<std::byte*>(map_);
+    const uint64_t checksum = checksum_of(data, size_);
+    std::memcpy(data + kChecksumOffset, &checksum, sizeof checksum);
+    ::mprotect(map_, size_, PROT_READ);  // nothing writes to a finished file
+    // No fsync: a file torn by a crash fails its checksum and is rebuilt.
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) problem = "cannot rename into " + path_.string() + ": " + errno_text();
+    else temp_.clear();
+    std::unique_ptr<MappedCacheFile> file(new MappedCacheFile);
+    file->map_ = std::exchange(map_, nullptr);
+    file->size_ = size_;
+    for (const auto& s : sections_) file->sections_.emplace_back(s.data(), s.size());
+    return file;
+}
+
+std::string write_cache_file(const std::filesystem::path& path, const std::string& key,
+                             const std::string& description, const std::vector<ByteSpan>& sections) {
+    std::vector<size_t> sizes;
+    for (const ByteSpan& s : sections) sizes.push_back(s.size());
+    std::string problem;
+    auto builder = CacheFileBuilder::create(path, key, description, sizes, problem);
+    if (!builder) return problem;
+    for (size_t i = 0; i < sections.size(); ++i)
+        if (!sections[i].empty()) std::memcpy(builder->section(i).data(), sections[i].data(), sections[i].size());
+    builder->commit(problem);
+    return problem;
+}
+
+std::unique_ptr<MappedCacheFile> MappedCacheFile::open(const std::filesystem::path& path, const std::string& key,
+                                                       std::string& problem) {
+    problem.clear();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT && errno != ENOTDIR) problem = "unreadable (" + errno_text() + ")";
+        return nullptr;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        problem = "not a regular file";
+        return nullptr;
+    }
+    const auto size = static_cast<uint64_t>(st.st_size);
+    if (size < kHeaderBytes) {
+        ::close(fd);
+        problem = "truncated";
+        return nullptr;
+    }
+    // Populated up front: the checksum reads every page anyway, and one call maps them faster
+    // than a fault per page.
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    ::close(fd);
+    if (map == MAP_FAILED) {
+        problem = "unreadable (" + errno_text() + ")";
+        return nullptr;
+    }
+    std::unique_ptr<MappedCacheFile> file(new MappedCacheFile);
+    file->map_ = map;
+    file->size_ = size;
+    const auto* data = static_cast<const std::byte*>(map);
+
+    Header header{};
+    if (!parse_header(data, size, header, problem)) return nullptr;
+    const char* text = reinterpret_cast<const char*>(data + kHeaderBytes);
+    if (std::string_view(text, header.key_bytes) != key) {
+        problem = "foreign (written for another model or settings)";
+        return nullptr;
+    }
+    if (checksum_of(data, size) != header.checksum) {
+        problem = "corrupt (checksum mismatch)";
+        return nullptr;
+    }
+    const uint64_t table_offset = kHeaderBytes + header.key_bytes + header.description_bytes;
+    for (uint32_t i = 0; i < header.section_count; ++i) {
+        SectionEntry entry;
+        std::memcpy(&entry, data + table_offset + i * sizeof(SectionEntry), sizeof entry);
+        if (entry.offset > size || entry.bytes > size - entry.offset) {
+            problem = "corrupt (bad section table)";
+            return nullptr;
+        }
+        file->sections_.emplace_back(data + entry.offset, entry.bytes);
+    }
+    return file;
+}
+
+MappedCacheFile::~MappedCacheFile() {
+    if (map_) ::munmap(map_, size_);
+}
+
+std::optional<CacheFileSummary> read_cache_summary(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::optional<CacheFileSummary> summary;
+    struct stat st {};
+    std::byte raw[kHeaderBytes];
+    Header header{};
+    std::string problem;
+    // parse_header reads only the first kHeaderBytes of `data`; the size is the file's.
+    if (::fstat(fd, &st) == 0 && ::pread(fd, raw, kHeaderBytes, 0) == ssize_t(kHeaderBytes) &&
+        parse_header(raw, uint64_t(st.st_size), header, problem)) {
+        std::string strings(header.key_bytes + header.description_bytes, '\0');
+        if (::pread(fd, strings.data(), strings.size(), kHeaderBytes) == ssize_t(strings.size()))
+            summary = CacheFileSummary{strings.substr(0, header.key_bytes), strings.substr(header.key_bytes),
+                                       header.file_bytes};
+    }
+    ::close(fd);
+    return summary;
+}
+
+}  // namespace zeroclip

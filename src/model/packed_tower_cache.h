@@ -1,0 +1,68 @@
+// packed_tower_cache.h - a tower's packed linear layers, kept in the cache between runs.
+//
+// One cache file per tower, keyed by the model's fingerprint and the backend's packing key
+// (backend, library version, ISA, precision). Its sections are, for each linear layer in the
+// tower's order, the backend's packed blocks; a hit hands them back to the backend to use in
+// place, from a shared read-only mapping.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "cache/cache_file.h"
+#include "models/clip/clip_weights.h"
+#include "zeroclip/cache.h"
+
+namespace zeroclip {
+
+// One linear layer of a tower: its shape and bias, where its float32 weight comes from (a
+// tensor, or a layer's stacked q|k|v), and where its prepared weight goes.
+struct LinearSlot {
+    const float* bias = nullptr;
+    int out_features = 0;
+    int in_features = 0;
+    const LinearTensor* tensor = nullptr;
+    const EncoderLayerWeights* qkv_of = nullptr;
+    std::unique_ptr<LinearWeights>* target = nullptr;
+};
+
+class PackedTowerCache {
+public:
+    // `model_key` names the model's content; `model_name` is for descriptions only.
+    PackedTowerCache(CacheOptions options, std::string model_key, std::string model_name);
+
+    bool enabled() const { return options_.enabled; }
+    const CacheOptions& options() const { return options_; }
+
+    // The key of a tower's packed weights: the model's and the backend's.
+    std::string tower_key(const std::string& tower, const Backend& backend) const;
+
+    // The tower's cache file, mapped, when it is whole and valid; null otherwise (a note says
+    // why when a file was there but unusable: it is rebuilt).
+    std::unique_ptr<MappedCacheFile> open(const std::string& tower, const Backend& backend) const;
+
+    // Fills every slot's target from the file; false (and no target changed) when the file
+    // does not hold what this backend would pack for these slots. The file must outlive them.
+    bool adopt(const MappedCacheFile& file, Backend& backend, const std::vector<LinearSlot>& slots) const;
+
+    // Packs every slot from its float32 weight. With the cache on, straight into a new cache
+    // file (no copy), which is returned mapped (the weights use it); when the cache cannot be
+    // written (a note says so, once), or is off, into memory, and null is returned.
+    std::unique_ptr<MappedCacheFile> pack(const std::string& tower, Backend& backend,
+                                          const std::vector<LinearSlot>& slots) const;
+
+    // Notes that a tower's file was unusable and is being rebuilt.
+    void note_rebuilt(const std::string& tower, const std::string& why) const;
+
+private:
+    std::filesystem::path path(const std::string& tower, const Backend& backend) const;
+
+    CacheOptions options_;
+    std::string model_key_;
+    std::string model_name_;
+};
+
+}  // namespace zeroclip
