@@ -1,5 +1,7 @@
 // SigLIP against transformers' SiglipModel, SiglipTokenizer and SiglipImageProcessor
 // (../shared/conformance/siglip/), and the committed tiny SigLIP fixture on a fresh clone.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -11,6 +13,7 @@
 #include "models/siglip/siglip_family.h"
 #include "models/siglip/siglip_tokenizer.h"
 #include "test_support.h"
+#include "zeroclip/cache.h"
 #include "zeroclip/clip.h"
 #include "zeroclip/error.h"
 #include "zeroclip/image.h"
@@ -223,6 +226,30 @@ TEST(SiglipFixture, ClassifyPrintsIndependentProbabilities) {
         EXPECT_NEAR(p["score"].get<double>(), probs.row(0)[index], 1e-6);
     }
     std::filesystem::remove(err);
+}
+
+// The packed-weight, tokenizer and label caches are CLIP's: a SigLIP model with the cache on
+// writes nothing there and computes exactly what it computes with the cache off.
+TEST(SiglipFixture, CacheOnWritesNothingAndChangesNoNumber) {
+    const auto dir = std::filesystem::temp_directory_path() / ("zeroclip-siglip-cache-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    const auto image = read_image(test::fixtures_dir() / "images" / "jpeg_baseline.jpg");
+    const auto run = [&](const CacheOptions& cache) {
+        ModelOptions options;
+        options.cache = cache;
+        Clip clip = Clip::open(fixture_model(), options);
+        ZeroShotClassifier classifier(clip, {"cat", "dog", "truck"});
+        return classifier.probabilities(clip.embed_images({image}));
+    };
+    CacheOptions on;
+    on.dir = dir;
+    CacheOptions off;
+    off.enabled = false;
+    const Matrix cached = run(on), again = run(on), plain = run(off);
+    EXPECT_EQ(cached.data, plain.data);
+    EXPECT_EQ(again.data, plain.data);
+    EXPECT_TRUE(list_cache(dir).empty());
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
