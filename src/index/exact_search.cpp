@@ -17,7 +17,11 @@ float dot(const float* a, const float* b, int dim) {
         acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
         acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
     }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    // Not _mm512_reduce_add_ps: GCC 12 warns inside it (-Wuninitialized, a false positive).
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, _mm512_add_ps(acc0, acc1));
+    float sum = 0;
+    for (float lane : lanes) sum += lane;
 #elif defined(__AVX2__) && defined(__FMA__)
     __m256 acc = _mm256_setzero_ps();
     for (; i + 8 <= dim; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
