@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import zeroclip
-from conftest import IMAGES, MODEL, SHARED, run_cli
+from conftest import IMAGES, MODEL, SHARED, SOURCE_DIR, run_cli
 
 
 def decoded(name):
@@ -275,3 +275,16 @@ def test_conformance_goldens(name):
     assert worst_cosine(clip.embed_texts(golden["texts"]), golden["text_embeds"]) >= 0.99999
     images = [str(SHARED / "conformance" / "images" / n) for n in golden["images"]]
     assert worst_cosine(clip.embed_images(images), golden["image_embeds"]) >= 0.99999
+
+
+def test_stubs_cover_every_public_name():
+    stubs = (SOURCE_DIR / "python" / "zeroclip" / "_zeroclip.pyi").read_text()
+    import ast
+    tree = ast.parse(stubs)
+    declared = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    public = {n for n in dir(zeroclip._zeroclip) if not n.startswith("_")}
+    public |= {n for n in dir(zeroclip.Clip) if not n.startswith("_")}
+    assert public - declared == set()
+    for name in public - {"Clip"}:
+        obj = getattr(zeroclip._zeroclip, name, None) or getattr(zeroclip.Clip, name)
+        assert obj.__doc__, name
