@@ -288,3 +288,13 @@ def test_stubs_cover_every_public_name():
     for name in public - {"Clip"}:
         obj = getattr(zeroclip._zeroclip, name, None) or getattr(zeroclip.Clip, name)
         assert obj.__doc__, name
+
+
+def test_import_makes_openmp_wait_passively_unless_the_user_chose():
+    import subprocess
+    import sys
+    code = "import os, zeroclip; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout == "passive\n"
+    env["OMP_WAIT_POLICY"] = "active"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout == "active\n"
