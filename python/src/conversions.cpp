@@ -40,6 +40,10 @@ RgbImage to_rgb_image(const py::array& array, const std::string& name) {
         throw Error(name + ": expected an array of shape [H, W] or [H, W, C], got " + std::to_string(array.ndim()) +
                         " dimensions",
                     ErrorKind::InvalidInput);
+    if (array.shape(0) > kMaxImagePixels || array.shape(1) > kMaxImagePixels)
+        throw Error(name + ": " + std::to_string(array.shape(1)) + "x" + std::to_string(array.shape(0)) +
+                        " exceeds the limit of " + std::to_string(kMaxImagePixels) + " pixels",
+                    ErrorKind::InvalidInput);
     // Strided views (crops, channel-reversed arrays) become one contiguous block first.
     const auto pixels = py::array_t<uint8_t, py::array::c_style>::ensure(array);
     const int channels = array.ndim() == 3 ? static_cast<int>(array.shape(2)) : 1;

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "bindings.h"
 #include "conversions.h"
 #include "py_clip.h"
 #include "zeroclip/error.h"
@@ -261,4 +262,5 @@ PYBIND11_MODULE(_zeroclip, m) {
     register_error_translator();
     bind_clip(m);
     bind_functions(m);
+    bind_index(m);
 }

@@ -137,6 +137,7 @@ def test_bad_input_raises_value_error_naming_it(clip, image_paths):
         ([rgb[None]], "dimensions"),
         ([np.zeros((4, 4, 5), np.uint8)], "channels"),
         ([np.zeros((0, 4, 3), np.uint8)], "empty"),
+        ([np.broadcast_to(np.zeros(1, np.uint8), (2**31 + 1, 2, 3))], "limit"),  # no memory behind it
         ([], "no images"),
         ([str(MODEL / "config.json")], "config.json"),  # not an image
     ]
@@ -284,9 +285,10 @@ def test_stubs_cover_every_public_name():
     declared = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     public = {n for n in dir(zeroclip._zeroclip) if not n.startswith("_")}
     public |= {n for n in dir(zeroclip.Clip) if not n.startswith("_")}
+    public |= {n for n in dir(zeroclip.Index) if not n.startswith("_")}
     assert public - declared == set()
-    for name in public - {"Clip"}:
-        obj = getattr(zeroclip._zeroclip, name, None) or getattr(zeroclip.Clip, name)
+    for name in public - {"Clip", "Index", "path"}:
+        obj = getattr(zeroclip._zeroclip, name, None) or getattr(zeroclip.Clip, name, None) or getattr(zeroclip.Index, name)
         assert obj.__doc__, name
 
 

@@ -16,6 +16,6 @@ import os
 # module (torch...) loaded it first; a policy the user set is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from ._zeroclip import Clip, __version__, evaluate, expand_image_paths, resolve_model, template_set
+from ._zeroclip import Clip, Index, __version__, evaluate, expand_image_paths, resolve_model, template_set
 
-__all__ = ["Clip", "evaluate", "expand_image_paths", "resolve_model", "template_set", "__version__"]
+__all__ = ["Clip", "Index", "evaluate", "expand_image_paths", "resolve_model", "template_set", "__version__"]

@@ -55,3 +55,22 @@ def expand_image_paths(inputs: Sequence[str]) -> tuple[list[str], list[tuple[str
     """Files as given, directories expanded to their images in sorted order; (paths, missing inputs)."""
 def template_set(name: str) -> list[str]:
     """A built-in prompt template set (imagenet, cifar10, ...) or a file of one template a line."""
+
+class Index:
+    """A persistent, incremental index of a photo collection (one SQLite file + an HNSW graph)."""
+
+    def __init__(self, path: PathLike, clip: Clip) -> None:
+        """Opens `path`, creating it for clip's model when missing."""
+    @property
+    def path(self) -> str: ...
+    def add(self, paths: Sequence[str]) -> dict[str, Any]:
+        """Adds new and changed files under paths: {scanned, unchanged, reused, encoded, removed, failed}."""
+    def search(self, query: Union[str, Sequence[str], npt.NDArray[np.float32]], k: int = 10,
+               threshold: Optional[float] = None, exact: bool = False) -> list[dict[str, Any]]:
+        """[{"path", "score", "row"}], best first, for a text, texts or an embedding."""
+    def search_image(self, image: PathLike, k: int = 10, threshold: Optional[float] = None,
+                     exact: bool = False) -> list[dict[str, Any]]:
+        """[{"path", "score", "row"}], best first, for an image file."""
+    def remove(self, paths: Sequence[str]) -> int:
+        """Drops these files (or everything under these folders); returns how many."""
+    def __len__(self) -> int: ...

@@ -1,8 +1,5 @@
 // zeroclip eval: zero-shot accuracy on a labelled dataset, with CLIP_benchmark's metrics and
 // report files.
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -30,8 +27,6 @@ struct EvalOptions {
     bool json = false;
     bool quiet = false;
 };
-
-using Clock = std::chrono::steady_clock;
 
 void print_summary(const EvalReport& report, size_t encoded, size_t from_cache) {
     const auto& m = report.metrics;
