@@ -14,6 +14,9 @@ packages=(
   libxxhash-dev                    # checksums of the packed-weight cache (XXH3: GB/s, so every load verifies)
   libgtest-dev                     # tests
   python3                          # tests: the tokenizer's lowercasing against Python's str.lower
+  pybind11-dev python3-dev python3-numpy   # the Python module `zeroclip` (bindings, numpy arrays)
+  python3-distributed              # zeroclip.dask: embedding jobs on a Dask cluster
+  python3-pytest                   # the Python module's tests
 )
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"

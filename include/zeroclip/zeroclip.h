@@ -12,6 +12,7 @@
 #include "zeroclip/config.h"
 #include "zeroclip/error.h"
 #include "zeroclip/eval.h"
+#include "zeroclip/evaluate.h"
 #include "zeroclip/hub.h"
 #include "zeroclip/image.h"
 #include "zeroclip/image_batches.h"

@@ -12,7 +12,8 @@ Clip::Clip(Tokenizer tokenizer, PreprocessConfig preprocess, std::unique_ptr<Cli
 
 Clip Clip::open(const std::filesystem::path& model_dir, const ModelOptions& options) {
     if (!std::filesystem::is_directory(model_dir))
-        throw Error(model_dir.string() + ": not a model directory");
+        throw Error(model_dir.string() + ": not a model directory",
+                    std::filesystem::exists(model_dir) ? ErrorKind::InvalidInput : ErrorKind::NotFound);
     auto model = ClipModel::load(model_dir, options);
     auto preprocess = PreprocessConfig::from_directory(model_dir, model->config().vision.image_size);
     if (preprocess.crop_height != model->config().vision.image_size ||
