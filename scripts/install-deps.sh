@@ -12,7 +12,9 @@ packages=(
   libsqlite3-dev                   # the photo index's database (zeroclip index / search / dedup)
   libhnswlib-dev                   # approximate nearest-neighbour search over the index (header-only)
   libxxhash-dev                    # checksums of the packed-weight cache (XXH3: GB/s, so every load verifies)
+  libcpp-httplib-dev               # zeroclip serve: the HTTP server (and the tests' HTTP client)
   libgtest-dev                     # tests
+  chromium chromium-driver         # tests: the web page of zeroclip serve in headless Chromium
 )
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"

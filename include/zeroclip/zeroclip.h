@@ -8,6 +8,7 @@
 //   auto probs = zeroclip::zero_shot_probabilities(embeds, weights, clip.logit_scale());
 #pragma once
 
+#include "zeroclip/batcher.h"
 #include "zeroclip/clip.h"
 #include "zeroclip/config.h"
 #include "zeroclip/error.h"
@@ -19,6 +20,7 @@
 #include "zeroclip/index.h"
 #include "zeroclip/pipelines.h"
 #include "zeroclip/preprocess.h"
+#include "zeroclip/server.h"
 #include "zeroclip/tokenizer.h"
 #include "zeroclip/zeroshot.h"
 
