@@ -404,6 +404,12 @@ HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>(std
     s.http.set_read_timeout(30);
     s.http.set_write_timeout(30);
     s.http.set_tcp_nodelay(true);
+    // httplib's default also sets SO_REUSEPORT, which would let a second server share the port
+    // silently: "address in use" must be an error.
+    s.http.set_socket_options([](socket_t sock) {
+        const int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     s.install_routes();
 }
 
