@@ -96,6 +96,7 @@ std::vector<json> cli_classify_lines(const std::vector<std::string>& files, cons
     const auto err = std::filesystem::temp_directory_path() / "zeroclip_server_classify.err";
     std::vector<std::string> args = {"classify", "-m", server_model_dir().string(), "-l", labels, "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back("--");  // --template takes several values: the files are positional
     args.insert(args.end(), files.begin(), files.end());
     const CliResult result = run_cli(args, err);
     EXPECT_EQ(result.status, 0) << read_file(err);
@@ -167,16 +168,16 @@ TEST(Server, HealthMetricsAndPage) {
     post_json(client, "/v1/embeddings", {{"input", {"a", "b", "c"}}}, 200);
     post_json(client, "/v1/embeddings", {{"input", 7}}, 400);
     // httplib records a request after its response is sent: wait until both are counted.
-    httplib::Result metrics;
+    std::string text;
     for (int i = 0; i < 100; ++i) {
-        metrics = client.Get("/metrics");
+        auto metrics = client.Get("/metrics");
         ASSERT_TRUE(metrics);
-        if (metrics->body.find("status=\"400\"") != std::string::npos) break;
+        EXPECT_EQ(metrics->status, 200);
+        EXPECT_NE(metrics->get_header_value("Content-Type").find("text/plain"), std::string::npos);
+        text = metrics->body;
+        if (text.find("status=\"400\"") != std::string::npos) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    EXPECT_EQ(metrics->status, 200);
-    EXPECT_NE(metrics->get_header_value("Content-Type").find("text/plain"), std::string::npos);
-    const std::string& text = metrics->body;
     EXPECT_NE(text.find("zeroclip_requests_total{endpoint=\"/v1/embeddings\",status=\"200\"} 1\n"), std::string::npos) << text;
     EXPECT_NE(text.find("zeroclip_requests_total{endpoint=\"/v1/embeddings\",status=\"400\"} 1\n"), std::string::npos);
     EXPECT_NE(text.find("zeroclip_request_duration_seconds_count{endpoint=\"/v1/embeddings\"} 2\n"), std::string::npos);
