@@ -102,6 +102,8 @@ def run_clients(port, bodies, clients, seconds, max_requests, pace_s=0.0):
             if status == 503:
                 time.sleep(0.05)  # a real client honours Retry-After; a short pause keeps the pressure on
             if pace_s:
+                if pace_s - elapsed > 1.0:
+                    conn.close()  # the server closes keep-alive connections idle for 2 s
                 time.sleep(max(0.0, pace_s - elapsed))
         conn.close()
 

@@ -2,6 +2,10 @@
 // input's error (and the server still serving), concurrency, back-pressure, disconnects.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -402,6 +406,28 @@ TEST(Server, AFullQueueAnswers503WithRetryAfter) {
     EXPECT_EQ(res->get_header_value("Retry-After"), "1");
     EXPECT_EQ(json::parse(res->body)["error"]["code"], "overloaded");
     EXPECT_EQ(json::parse(res->body)["error"]["type"], "server_error");
+    {
+        // The refused connection is closed, so that it frees its server thread.
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<uint16_t>(s.server->port()));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+        const std::string body = json{{"input", {"d", "e"}}}.dump();
+        const std::string request = "POST /v1/embeddings HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+        std::string answer;
+        char buffer[4096];
+        timeval timeout{3, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        ssize_t n;
+        while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) answer.append(buffer, n);
+        EXPECT_EQ(n, 0) << "the server kept the refused connection open";
+        EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
+        ::close(fd);
+    }
     // One more item still fits.
     post_json(client, "/v1/embeddings", {{"input", "d"}}, 200);
     first.join();

@@ -65,4 +65,9 @@ bool ConnectionWatch::client_gone() {
     return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+void ConnectionWatch::close_connection() {
+    if (fd_ == -2) fd_ = find_socket(local_addr_, local_port_, remote_addr_, remote_port_);
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
 }  // namespace zeroclip::server

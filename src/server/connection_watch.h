@@ -14,6 +14,11 @@ public:
     // True once the peer has closed or reset the connection.
     bool client_gone();
 
+    // Shuts the connection down (after its response was sent): httplib then ends the keep-alive
+    // loop that holds one of its threads. httplib 0.11 ignores a "Connection: close" response
+    // header, so this is how a refused client's thread is freed for others.
+    void close_connection();
+
 private:
     std::string local_addr_, remote_addr_;
     int local_port_, remote_port_;

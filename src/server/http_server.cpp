@@ -316,7 +316,12 @@ void HttpServer::Impl::install_routes() {
             try {
                 (this->*handler)(req, res);
             } catch (const ApiError& e) {
-                if (e.status() == 503) res.set_header("Retry-After", "1");
+                if (e.status() == 503) {
+                    res.set_header("Retry-After", "1");
+                    // Frees this connection's thread for the connections waiting for one (the
+                    // logger shuts the socket down once the response is out).
+                    res.set_header("Connection", "close");
+                }
                 send_json(res, e.status(), server::error_body(e));
             } catch (const ClientGone&) {
                 res.status = 499;
@@ -387,6 +392,8 @@ void HttpServer::Impl::install_routes() {
             t_request_start ? std::chrono::duration<double>(clock_type::now() - *t_request_start).count() : 0.0;
         t_request_start.reset();
         metrics.record(endpoint_of(req.path), res.status, seconds);
+        if (res.get_header_value("Connection") == "close")
+            server::ConnectionWatch(req.local_addr, req.local_port, req.remote_addr, req.remote_port).close_connection();
     });
 }
 
