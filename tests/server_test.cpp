@@ -228,7 +228,6 @@ TEST(Server, EachBadInputGetsItsErrorAndTheServerKeepsServing) {
     options.max_body_bytes = 256 * 1024;
     options.max_inputs = 8;
     options.max_text_bytes = 100;
-    options.max_image_pixels = 500;  // jpeg_baseline is 31x23 = 713 pixels
     TestServer s(options);
     auto client = s.client();
     const std::string jpeg = read_file(image_path("jpeg_444.jpg"));
@@ -252,8 +251,8 @@ TEST(Server, EachBadInputGetsItsErrorAndTheServerKeepsServing) {
          400, "invalid_image_url", "fetches nothing"},
         {"image by path", "{\"input\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"/etc/passwd\"}}]}", 400,
          "invalid_image_url", "input[0]"},
-        {"image too large", json{{"input", {data_url(image_path("jpeg_baseline.jpg"), "image/jpeg")}}}.dump(), 413,
-         "image_too_large", "31x23"},
+        {"decompression bomb", json{{"input", {"a", data_url(image_path("huge_dims.png"), "image/png")}}}.dump(), 413,
+         "image_too_large", "input[1]: PNG dimensions"},
         {"too many inputs", json{{"input", std::vector<std::string>(9, "a")}}.dump(), 413, "too_many_inputs", "8"},
         {"text too long", json{{"input", {"ok", std::string(101, 'x')}}}.dump(), 413, "text_too_long", "input[1]"},
         {"oversize body", json{{"input", std::string(300 * 1024, 'x')}}.dump(), 413, "request_too_large", "262144"},
@@ -294,6 +293,18 @@ TEST(Server, EachBadInputGetsItsErrorAndTheServerKeepsServing) {
         EXPECT_NE(error["error"]["message"].get<std::string>().find(c.message_part), std::string::npos)
             << error["error"]["message"];
     }
+}
+
+TEST(Server, ImagesAboveThePixelLimitAreRefused) {
+    ServerOptions options;
+    options.max_image_pixels = 700;  // the fixtures are 31x23 = 713 pixels
+    TestServer s(options);
+    auto client = s.client();
+    const json error = post_json(client, "/v1/embeddings",
+                                 {{"input", {data_url(image_path("jpeg_baseline.jpg"), "image/jpeg")}}}, 413);
+    EXPECT_EQ(error["error"]["code"], "image_too_large");
+    EXPECT_EQ(error["error"]["message"], "input[0]: JPEG dimensions 31x23 exceed the limit of 700 pixels");
+    post_json(client, "/v1/embeddings", {{"input", "fine"}}, 200);
 }
 
 TEST(Server, UnknownRoutesAndWrongMethodsAreJsonErrors) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub/sha256.h"
+#include "image/image_limits.h"
 #include "server/api_error.h"
 #include "server/base64.h"
 #include "server/connection_watch.h"
@@ -151,15 +152,13 @@ std::vector<float> HttpServer::Impl::prepare_images(InferenceBatcher& b,
         try {
             RgbImage image;
             try {
-                image = decode_image(images[i].bytes, images[i].name);
+                // The limit is checked from the header, before the pixels are allocated.
+                image = image::decode_image_within(images[i].bytes, images[i].name, options.max_image_pixels);
+            } catch (const image::ImageTooLarge& e) {
+                throw ApiError(413, "image_too_large", e.what());
             } catch (const Error& e) {
                 throw ApiError(400, "invalid_image", e.what());
             }
-            if (static_cast<int64_t>(image.width) * image.height > options.max_image_pixels)
-                throw ApiError(413, "image_too_large",
-                               images[i].name + ": " + std::to_string(image.width) + "x" +
-                                   std::to_string(image.height) + " exceeds the limit of " +
-                                   std::to_string(options.max_image_pixels) + " pixels");
             const std::vector<float> values = b.clip().pixel_values(image);
             std::copy(values.begin(), values.end(), pixels.begin() + per_image * i);
         } catch (...) {
