@@ -9,6 +9,7 @@
 #include <atomic>
 #include <thread>
 
+#include "server/thumbnail.h"
 #include "server_test.h"
 
 namespace zeroclip::test {
@@ -518,6 +519,26 @@ TEST(Batcher, AdmissionIsBoundedAndSlotsComeBack) {
     EXPECT_TRUE(batcher.reserve(3));
     batcher.stop();
     EXPECT_FALSE(batcher.reserve(1));
+}
+
+}  // namespace
+}  // namespace zeroclip::test
+
+namespace zeroclip::test {
+namespace {
+
+TEST(ServerThumbnail, IsTheBicubicResizeAsABmpFile) {
+    const RgbImage image = read_image(fixtures_dir() / "images" / "jpeg_baseline.jpg");  // 31x23
+    const std::string bmp = server::thumbnail_bmp(image, 16);
+    const RgbImage back = decode_image({reinterpret_cast<const uint8_t*>(bmp.data()), bmp.size()}, "thumbnail");
+    const RgbImage expected = resize_bicubic(image, 16, 12);  // 23 * 16 / 31 = 11.9
+    EXPECT_EQ(back.width, 16);
+    EXPECT_EQ(back.height, 12);
+    EXPECT_EQ(back.pixels, expected.pixels);
+    // Small images are kept as they are.
+    const std::string same = server::thumbnail_bmp(image, 64);
+    const RgbImage unchanged = decode_image({reinterpret_cast<const uint8_t*>(same.data()), same.size()}, "same");
+    EXPECT_EQ(unchanged.pixels, image.pixels);
 }
 
 }  // namespace
