@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "server_test.h"
+#include "zeroclip/index.h"
 
 namespace zeroclip::test {
 namespace {
@@ -150,6 +151,60 @@ TEST(ServerPage, ClassifiesAPickedImageInHeadlessChromium) {
         EXPECT_EQ(browser.script("return document.getElementById('search-section').hidden"), true);
     }
     std::filesystem::remove_all(profile);
+}
+
+}  // namespace
+}  // namespace zeroclip::test
+
+namespace zeroclip::test {
+namespace {
+
+TEST(ServerPage, SearchesTheIndexAndShowsMoreLikeThisInHeadlessChromium) {
+    if (!std::filesystem::exists(kChromium) || !std::filesystem::exists(kChromedriver))
+        GTEST_SKIP() << "Chromium not installed (apt-get install chromium chromium-driver; scripts/install-deps.sh does)";
+    TestServer s;
+    const auto dir = std::filesystem::temp_directory_path() / ("zeroclip_page_index_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    {
+        Index index = Index::create(dir / "photos.zcdb", describe_model(server_model_dir().string(), server_model_dir(), *s.clip));
+        index.add(*s.clip, {(fixtures_dir() / "images").string()});
+        s.server->attach_index(index);
+        SearchOptions options;
+        options.top_k = 24;  // what the page asks for
+        const auto expected = index.search_text(*s.clip, {"a red square"}, options);
+        {
+            Browser browser(dir / "profile");
+            ASSERT_TRUE(browser.ok()) << "chromedriver gave no session";
+            browser.session_call("POST", "/url", {{"url", "http://127.0.0.1:" + std::to_string(s.server->port()) + "/"}});
+            ASSERT_EQ(browser.wait_for("return !document.getElementById('search-section').hidden"), true);
+            browser.session_call("POST", "/element/" + browser.element("#query") + "/value", {{"text", "a red square"}});
+            browser.session_call("POST", "/element/" + browser.element("#search") + "/click");
+            const json paths = browser.wait_for(
+                "return Array.from(document.querySelectorAll('#grid .hit .path')).map(p => p.textContent)");
+            ASSERT_EQ(paths.size(), expected.size()) << paths.dump();
+            for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(paths[i], expected[i].path.string());
+            // Every thumbnail loaded (from /v1/images/{id}) and has the image's size.
+            const json sizes = browser.wait_for(
+                "const imgs = Array.from(document.querySelectorAll('#grid img'));"
+                "return imgs.every(i => i.complete && i.naturalWidth > 0) ? imgs.map(i => [i.naturalWidth, i.naturalHeight]) : []");
+            ASSERT_EQ(sizes.size(), expected.size());
+            EXPECT_EQ(sizes[0], json({31, 23}));
+
+            // Clicking a result searches by that image: its own row comes first.
+            browser.session_call("POST", "/element/" + browser.element("#grid .hit:nth-child(3)") + "/click");
+            const json caption = browser.wait_for(
+                "const t = document.querySelector('#search-info small').textContent;"
+                "return t.startsWith('more like') ? t : ''");
+            EXPECT_EQ(caption, "more like " + expected[2].path.string());
+            const auto like = index.search(*index.embedding(expected[2].row), options);
+            const json first = browser.wait_for(
+                "const p = document.querySelector('#grid .hit .path'); return p ? p.textContent : ''");
+            EXPECT_EQ(first, like.front().path.string());
+        }
+        s.server->stop();
+    }
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

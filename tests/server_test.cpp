@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
+#include <tuple>
 #include <thread>
 
 #include "server/thumbnail.h"
+#include "zeroclip/index.h"
 #include "server_test.h"
 
 namespace zeroclip::test {
@@ -539,6 +542,115 @@ TEST(ServerThumbnail, IsTheBicubicResizeAsABmpFile) {
     const std::string same = server::thumbnail_bmp(image, 64);
     const RgbImage unchanged = decode_image({reinterpret_cast<const uint8_t*>(same.data()), same.size()}, "same");
     EXPECT_EQ(unchanged.pixels, image.pixels);
+}
+
+}  // namespace
+}  // namespace zeroclip::test
+
+namespace zeroclip::test {
+namespace {
+
+using nlohmann::json;
+
+// The fixture images indexed with the fixture model (in a fresh directory), served by a TestServer.
+struct IndexedServer {
+    std::filesystem::path dir;
+    std::optional<Index> index;
+    TestServer s;
+
+    IndexedServer() {
+        dir = std::filesystem::temp_directory_path() / ("zeroclip_server_index_" + std::to_string(::getpid()));
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+        index.emplace(Index::create(dir / "photos.zcdb",
+                                    describe_model(server_model_dir().string(), server_model_dir(), *s.clip)));
+        index->add(*s.clip, {(fixtures_dir() / "images").string()});
+        s.server->attach_index(*index);
+    }
+    ~IndexedServer() {
+        s.server->stop();
+        index.reset();
+        std::filesystem::remove_all(dir);
+    }
+};
+
+std::vector<std::tuple<int64_t, std::string, float>> hits_of(const std::vector<SearchHit>& hits) {
+    std::vector<std::tuple<int64_t, std::string, float>> out;
+    for (const auto& h : hits) out.emplace_back(h.row, h.path.string(), h.score);
+    return out;
+}
+
+std::vector<std::tuple<int64_t, std::string, float>> hits_of(const json& body) {
+    std::vector<std::tuple<int64_t, std::string, float>> out;
+    for (const auto& h : body.at("data"))
+        out.emplace_back(h.at("id").get<int64_t>(), h.at("path").get<std::string>(), h.at("score").get<float>());
+    return out;
+}
+
+TEST(ServerSearch, TextImageAndMoreLikeThisEqualTheLibrarysSearch) {
+    IndexedServer x;
+    auto client = x.s.client();
+    EXPECT_EQ(json::parse(client.Get("/health")->body)["search"], true);
+    SearchOptions five;
+    five.top_k = 5;
+    // The query's text embedding searched as a vector (search_text also sums and renormalises
+    // its queries, which moves the scores' last bits).
+    const Matrix text = x.s.clip->embed_texts({"a photo of a cat"});
+    const auto by_text = x.index->search(std::span<const float>(text.row(0), text.cols), five);
+    ASSERT_EQ(by_text.size(), 5u);
+    {
+        const auto library = x.index->search_text(*x.s.clip, {"a photo of a cat"}, five);
+        for (size_t i = 0; i < library.size(); ++i) EXPECT_EQ(library[i].row, by_text[i].row);
+    }
+    EXPECT_EQ(hits_of(post_json(client, "/v1/search", {{"query", "a photo of a cat"}, {"top_k", 5}}, 200)),
+              hits_of(by_text));
+    auto get = client.Get("/v1/search?q=a%20photo%20of%20a%20cat&top_k=5");
+    ASSERT_TRUE(get);
+    ASSERT_EQ(get->status, 200) << get->body;
+    EXPECT_EQ(hits_of(json::parse(get->body)), hits_of(by_text));
+
+    const auto photo = fixtures_dir() / "images" / "png_rgb.png";
+    EXPECT_EQ(hits_of(post_json(client, "/v1/search", {{"image", data_url(photo, "image/png")}, {"top_k", 5}}, 200)),
+              hits_of(x.index->search_image(*x.s.clip, photo, five)));
+
+    const int64_t row = by_text.front().row;
+    const auto stored = x.index->embedding(row);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(hits_of(post_json(client, "/v1/search", {{"image_id", row}, {"top_k", 5}}, 200)),
+              hits_of(x.index->search(*stored, five)));
+}
+
+TEST(ServerSearch, ThumbnailsAreServedOnlyForIndexRows) {
+    IndexedServer x;
+    auto client = x.s.client();
+    const auto hits = x.index->search_text(*x.s.clip, {"anything"});
+    ASSERT_FALSE(hits.empty());
+    auto res = client.Get(("/v1/images/" + std::to_string(hits[0].row)).c_str());
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "image/bmp");
+    const RgbImage thumb = decode_image({reinterpret_cast<const uint8_t*>(res->body.data()), res->body.size()}, "t");
+    EXPECT_EQ(thumb.pixels, read_image(hits[0].path).pixels);  // 31x23 fixtures fit in 256 px as they are
+
+    for (const std::string path : {"/v1/images/987654321", "/v1/images/-1", "/v1/images/..%2Fetc%2Fpasswd",
+                                   "/v1/images/%2Fetc%2Fpasswd", "/v1/images/1.jpg"}) {
+        auto bad = client.Get(path.c_str());
+        ASSERT_TRUE(bad);
+        EXPECT_EQ(bad->status, 404) << path;
+        EXPECT_EQ(json::parse(bad->body)["error"]["type"], "invalid_request_error") << path;
+    }
+    const json both = post_json(client, "/v1/search", {{"query", "a"}, {"image_id", 1}}, 400);
+    EXPECT_EQ(both["error"]["code"], "invalid_query");
+    EXPECT_EQ(post_json(client, "/v1/search", {{"image_id", 987654321}}, 404)["error"]["code"], "not_found");
+    EXPECT_EQ(post_json(client, "/v1/search", {{"query", "a"}, {"top_k", 0}}, 400)["error"]["code"], "invalid_top_k");
+}
+
+TEST(ServerSearch, WithoutAnIndexSearchIsAClearError) {
+    TestServer s;
+    auto client = s.client();
+    EXPECT_EQ(json::parse(client.Get("/health")->body)["search"], false);
+    EXPECT_EQ(post_json(client, "/v1/search", {{"query", "a"}}, 404)["error"]["code"], "no_index");
+    EXPECT_EQ(json::parse(client.Get("/v1/images/1")->body)["error"]["code"], "no_index");
 }
 
 }  // namespace

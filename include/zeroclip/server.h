@@ -1,5 +1,6 @@
 // zeroclip/server.h - the HTTP service: an OpenAI-compatible embeddings API, zero-shot
-// classification, health and Prometheus metrics and a web page, over the dynamic batcher.
+// classification, search over a photo index, health and Prometheus metrics and a web page,
+// over the dynamic batcher.
 // `zeroclip serve` is a thin command-line layer over this class.
 #pragma once
 
@@ -11,6 +12,8 @@
 #include "zeroclip/clip.h"
 
 namespace zeroclip {
+
+class Index;
 
 struct ServerOptions {
     std::string host = "127.0.0.1";
@@ -41,6 +44,10 @@ public:
 
     // Starts batching on `clip` (which must outlive the server): the server is ready.
     void attach_model(Clip& clip);
+
+    // Serves /v1/search and /v1/images/{id} from `index` (which must outlive the server and
+    // hold vectors of the attached model); the web page then shows its search grid.
+    void attach_index(Index& index);
 
     // Graceful: stops accepting connections, finishes the requests in flight, stops the batcher.
     void stop();

@@ -11,6 +11,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/index_cli_util.h"
 #include "zeroclip/zeroclip.h"
 #include "zeroclip/server.h"
 
@@ -20,7 +21,8 @@ namespace {
 
 struct ServeOptions {
     std::string model;
-    std::string precision = "fp32";
+    std::string db;
+    std::string precision;  // empty: fp32, or the index's
     std::string device = "cpu";
     int threads = 0;
     ServerOptions server;
@@ -52,7 +54,14 @@ int run_serve(ServeOptions options) {
     server_options.batching.max_wait = std::chrono::milliseconds(options.max_wait_ms);
     server_options.max_body_bytes = static_cast<size_t>(options.max_body_mb * 1024 * 1024);
     if (!options.api_key_file.empty()) server_options.api_key = read_api_key(options.api_key_file);
-    server_options.model_name = model_name(options.model);
+    // The index is opened first: a wrong --db fails before the model loads.
+    std::optional<Index> index;
+    if (!options.db.empty()) {
+        IndexOptions index_opts;
+        index_opts.read_only = true;
+        index.emplace(Index::open(options.db, index_opts));
+    }
+    server_options.model_name = model_name(options.model.empty() && index ? index->model().id : options.model);
 
     // Every thread started from here on inherits the blocked signals; one thread waits for them.
     sigset_t signals;
@@ -69,18 +78,26 @@ int run_serve(ServeOptions options) {
         server.stop();
     });
     const std::string url = "http://" + server_options.host + ":" + std::to_string(server.port());
-    std::cerr << "zeroclip: listening on " << url << " (loading " << options.model << ")" << std::endl;
+    std::cerr << "zeroclip: listening on " << url << " (loading " << server_options.model_name << ")" << std::endl;
 
     std::optional<Clip> clip;
     try {
-        RunOptions run{options.model, options.precision, options.device, options.threads, 1};
-        clip.emplace(open_clip(resolve_model(options.model), run));
+        if (index) {
+            // The index's model (or -m, refused unless it is the same) in the index's precision.
+            IndexCliOptions index_cli{options.db, options.model, options.precision, options.device, options.threads};
+            clip.emplace(open_index_model(*index, index_cli));
+        } else {
+            RunOptions run{options.model, options.precision.empty() ? "fp32" : options.precision, options.device,
+                           options.threads, 1};
+            clip.emplace(open_clip(resolve_model(options.model), run));
+        }
     } catch (...) {
         ::kill(::getpid(), SIGTERM);  // wakes the waiter, which stops the server
         signal_waiter.join();
         throw;
     }
     server.attach_model(*clip);
+    if (index) server.attach_index(*index);
     std::cerr << "zeroclip: ready on " << url << " (" << precision_name(clip->model().precision())
               << ", max batch " << server_options.batching.max_batch << ", queue "
               << server_options.batching.max_queue << ")" << std::endl;
@@ -95,8 +112,10 @@ int run_serve(ServeOptions options) {
 void add_serve_command(CLI::App& app, Action& run) {
     auto options = std::make_shared<ServeOptions>();
     auto* cmd = app.add_subcommand("serve", "HTTP service: OpenAI-compatible embeddings, classification, a web page");
-    cmd->add_option("-m,--model", options->model, "Model directory, or Hugging Face id ORG/NAME[@REVISION]")
-        ->required();
+    auto* model = cmd->add_option("-m,--model", options->model,
+                                  "Model directory, or Hugging Face id ORG/NAME[@REVISION] (default with --db: the index's)");
+    auto* db = cmd->add_option("--db", options->db, "Photo index (zeroclip index) to serve /v1/search from")
+                   ->check(CLI::ExistingFile);
     cmd->add_option("--host", options->server.host, "Address to listen on")->capture_default_str();
     cmd->add_option("--port", options->server.port, "Port (0: any free port)")
         ->check(CLI::Range(0, 65535))->capture_default_str();
@@ -123,7 +142,10 @@ void add_serve_command(CLI::App& app, Action& run) {
         ->check(CLI::Range(int64_t{1}, kMaxImagePixels))->capture_default_str();
     cmd->add_option("--max-text-bytes", options->server.max_text_bytes, "Longest input text (UTF-8 bytes)")
         ->check(CLI::Range(size_t{1}, size_t{1} << 24))->capture_default_str();
-    cmd->callback([options, &run] { run = [options] { return run_serve(*options); }; });
+    cmd->callback([options, &run, model, db] {
+        if (model->count() + db->count() == 0) throw CLI::ValidationError("serve", "give -m MODEL or --db FILE");
+        run = [options] { return run_serve(*options); };
+    });
 }
 
 }  // namespace zeroclip::cli

@@ -19,10 +19,12 @@
 #include "server/base64.h"
 #include "server/connection_watch.h"
 #include "server/request_inputs.h"
+#include "server/thumbnail.h"
 #include "server/server_metrics.h"
 #include "server/web_page.h"  // generated from web_page.html: kWebPage
 #include "zeroclip/error.h"
 #include "zeroclip/image.h"
+#include "zeroclip/index.h"
 #include "zeroclip/pipelines.h"
 
 namespace zeroclip {
@@ -90,6 +92,7 @@ struct HttpServer::Impl {
     server::ServerMetrics metrics;
     std::unique_ptr<InferenceBatcher> batcher_owner;
     std::atomic<InferenceBatcher*> batcher{nullptr};
+    std::atomic<Index*> index{nullptr};
     std::thread listener;
     int port = 0;
     // Bounds the images decoded at once, and with it the memory decoding can take.
@@ -127,6 +130,8 @@ struct HttpServer::Impl {
 
     void embeddings(const httplib::Request& req, httplib::Response& res);
     void classify(const httplib::Request& req, httplib::Response& res);
+    void search(const httplib::Request& req, httplib::Response& res);
+    void image(const httplib::Request& req, httplib::Response& res);
     void health(httplib::Response& res);
 };
 
@@ -290,9 +295,115 @@ void HttpServer::Impl::classify(const httplib::Request& req, httplib::Response& 
     send_json(res, 200, body);
 }
 
+void HttpServer::Impl::search(const httplib::Request& req, httplib::Response& res) {
+    InferenceBatcher& b = ready_batcher();
+    Index* idx = index.load();
+    if (!idx) throw ApiError(404, "no_index", "this server has no image index (start it with --db FILE)");
+    std::string query, image_url;
+    std::optional<int64_t> image_id;
+    int64_t top_k = 20;
+    auto parse_integer = [](const std::string& text, const std::string& field) {
+        try {
+            size_t used = 0;
+            const long long v = std::stoll(text, &used);
+            if (used == text.size()) return static_cast<int64_t>(v);
+        } catch (const std::exception&) {
+        }
+        throw ApiError(400, "invalid_type", field + ": expected an integer, got \"" + text + "\"");
+    };
+    if (req.method == "GET") {
+        query = req.has_param("q") ? req.get_param_value("q") : req.get_param_value("query");
+        if (req.has_param("image_id")) image_id = parse_integer(req.get_param_value("image_id"), "image_id");
+        if (req.has_param("top_k")) top_k = parse_integer(req.get_param_value("top_k"), "top_k");
+    } else {
+        json body;
+        try {
+            body = json::parse(req.body);
+        } catch (const json::parse_error&) {
+            throw ApiError(400, "invalid_json", "request body is not valid JSON");
+        }
+        if (!body.is_object()) throw ApiError(400, "invalid_json", "request body must be a JSON object");
+        auto string_field = [&](const char* name) {
+            if (!body.contains(name)) return std::string();
+            if (!body[name].is_string()) throw ApiError(400, "invalid_type", std::string(name) + ": expected a string");
+            return body[name].get<std::string>();
+        };
+        query = string_field("query");
+        image_url = string_field("image");
+        if (body.contains("image_id")) {
+            if (!body["image_id"].is_number_integer()) throw ApiError(400, "invalid_type", "image_id: expected an integer");
+            image_id = body["image_id"].get<int64_t>();
+        }
+        if (body.contains("top_k")) {
+            if (!body["top_k"].is_number_integer()) throw ApiError(400, "invalid_top_k", "top_k: expected an integer");
+            top_k = body["top_k"].get<int64_t>();
+        }
+    }
+    if ((!query.empty()) + (!image_url.empty()) + image_id.has_value() != 1)
+        throw ApiError(400, "invalid_query", "give exactly one of query (q), image or image_id");
+    if (top_k < 1 || top_k > 1000) throw ApiError(400, "invalid_top_k", "top_k: must be between 1 and 1000");
+
+    std::vector<float> vector;
+    auto cancelled = std::make_shared<std::atomic<bool>>(false);
+    if (image_id) {
+        auto stored = idx->embedding(*image_id);
+        if (!stored) throw ApiError(404, "not_found", "image_id " + std::to_string(*image_id) + ": no such indexed image");
+        vector = std::move(*stored);
+    } else {
+        auto slots = b.reserve(1);
+        if (!slots) throw overloaded(b.options().max_queue);
+        std::future<Matrix> done;
+        if (!query.empty()) {
+            if (query.size() > options.max_text_bytes)
+                throw ApiError(413, "text_too_long", "query: text of " + std::to_string(query.size()) +
+                                                         " bytes exceeds the limit of " + std::to_string(options.max_text_bytes));
+            done = b.submit_texts(std::move(slots), {b.clip().tokenize(query)}, cancelled);
+        } else {
+            std::vector<server::EncodedImage> images = {{"image", server::decode_image_data_url(image_url, "image")}};
+            done = b.submit_images(std::move(slots), prepare_images(b, images), 1, cancelled);
+        }
+        Matrix row = await(done, req, cancelled);
+        vector.assign(row.row(0), row.row(0) + row.cols);
+    }
+    SearchOptions search_options;
+    search_options.top_k = static_cast<int>(top_k);
+    json data = json::array();
+    for (const auto& hit : idx->search(vector, search_options))
+        data.push_back({{"id", hit.row}, {"path", hit.path.string()}, {"score", hit.score}});
+    json body = {{"object", "list"}, {"data", std::move(data)}, {"model", options.model_name}};
+    send_json(res, 200, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void HttpServer::Impl::image(const httplib::Request& req, httplib::Response& res) {
+    Index* idx = index.load();
+    if (!idx) throw ApiError(404, "no_index", "this server has no image index (start it with --db FILE)");
+    const std::string id_text = req.matches[1];
+    int64_t id = -1;
+    try {
+        id = std::stoll(id_text);
+    } catch (const std::exception&) {
+        throw ApiError(404, "not_found", "image " + id_text + ": no such indexed image");
+    }
+    // Only rows of the index are served: the path comes from the database, never the request.
+    const auto row = idx->row(id);
+    if (!row) throw ApiError(404, "not_found", "image " + id_text + ": no such indexed image");
+    decode_slots.acquire();
+    std::string bmp;
+    try {
+        bmp = server::thumbnail_bmp(read_image(row->path), 256);
+    } catch (const Error& e) {
+        decode_slots.release();
+        throw ApiError(404, "image_unavailable", std::string("image ") + id_text + " cannot be read: " + e.what());
+    }
+    decode_slots.release();
+    res.set_header("Cache-Control", "private, max-age=300");
+    res.set_content(bmp, "image/bmp");
+}
+
 void HttpServer::Impl::health(httplib::Response& res) {
     if (batcher.load())
-        send_json(res, 200, json{{"status", "ok"}, {"model", options.model_name}}.dump(-1, ' ', false, json::error_handler_t::replace));
+        send_json(res, 200, json{{"status", "ok"}, {"model", options.model_name}, {"search", index.load() != nullptr}}
+                                .dump(-1, ' ', false, json::error_handler_t::replace));
     else {
         res.set_header("Retry-After", "1");
         send_json(res, 503, json{{"status", "loading"}}.dump());
@@ -333,6 +444,9 @@ void HttpServer::Impl::install_routes() {
     };
     http.Post("/v1/embeddings", guarded(&Impl::embeddings));
     http.Post("/v1/classify", guarded(&Impl::classify));
+    http.Get("/v1/search", guarded(&Impl::search));
+    http.Post("/v1/search", guarded(&Impl::search));
+    http.Get(R"(/v1/images/(\d{1,18}))", guarded(&Impl::image));
     http.Get("/health", [this](const httplib::Request&, httplib::Response& res) { health(res); });
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
         res.set_content(metrics.render(batcher.load()), "text/plain; version=0.0.4; charset=utf-8");
@@ -347,15 +461,17 @@ void HttpServer::Impl::install_routes() {
 
     // Known paths with another method: 405 with Allow, not httplib's 404.
     const std::vector<std::pair<std::string, std::string>> allowed = {
-        {"/", "GET"}, {"/health", "GET"}, {"/metrics", "GET"}, {"/v1/embeddings", "POST"}, {"/v1/classify", "POST"}};
+        {"/", "GET"},          {"/health", "GET"},     {"/metrics", "GET"},
+        {"/v1/embeddings", "POST"}, {"/v1/classify", "POST"}, {"/v1/search", "GET, POST"},
+        {R"(/v1/images/(\d{1,18}))", "GET"}};
     for (const auto& [path, allow] : allowed) {
         auto reject = [allow](const httplib::Request& req, httplib::Response& res) {
             res.set_header("Allow", allow);
             send_json(res, 405, server::error_body(405, "method_not_allowed",
                                                    req.method + " " + req.path + " is not allowed; use " + allow));
         };
-        if (allow != "GET") http.Get(path, reject);
-        if (allow != "POST") http.Post(path, reject);
+        if (allow.find("GET") == std::string::npos) http.Get(path, reject);
+        if (allow.find("POST") == std::string::npos) http.Post(path, reject);
         http.Put(path, reject);
         http.Patch(path, reject);
         http.Delete(path, reject);
@@ -446,6 +562,8 @@ void HttpServer::attach_model(Clip& clip) {
     s.batcher_owner = std::make_unique<InferenceBatcher>(clip, s.options.batching);
     s.batcher.store(s.batcher_owner.get());
 }
+
+void HttpServer::attach_index(Index& index) { impl_->index.store(&index); }
 
 void HttpServer::stop() {
     Impl& s = *impl_;
