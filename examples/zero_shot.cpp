@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
 
         // [1, labels.size()]: one probability per label, summing to 1.
         const zeroclip::Matrix probs =
-            zeroclip::zero_shot_probabilities(image, weights, clip.logit_scale());
+            zeroclip::zero_shot_probabilities(image, weights, clip.scoring());
         for (const zeroclip::Prediction& p : zeroclip::top_k(probs.row(0), probs.cols, probs.cols))
             std::printf("%.4f %s\n", p.score, labels[p.index].c_str());
     } catch (const zeroclip::Error& e) {

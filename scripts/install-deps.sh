@@ -13,8 +13,13 @@ packages=(
   libsqlite3-dev                   # the photo index's database (zeroclip index / search / dedup)
   libhnswlib-dev                   # approximate nearest-neighbour search over the index (header-only)
   libxxhash-dev                    # checksums of the packed-weight cache (XXH3: GB/s, so every load verifies)
+  libcpp-httplib-dev               # zeroclip serve: the HTTP server (and the tests' HTTP client)
   libgtest-dev                     # tests
   python3                          # tests: the tokenizer's lowercasing against Python's str.lower
+  pybind11-dev python3-dev python3-numpy   # the Python module `zeroclip` (bindings, numpy arrays)
+  python3-distributed              # zeroclip.dask: embedding jobs on a Dask cluster
+  python3-pytest                   # the Python module's tests
+  chromium chromium-driver         # tests: the web page of zeroclip serve in headless Chromium
 )
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
-echo "built: $(pwd)/build/zeroclip"
+echo "built: $(pwd)/build/zeroclip and the Python module (PYTHONPATH=$(pwd)/build/python)"

@@ -224,6 +224,7 @@ TEST_F(IndexCli, KilledRunLosesNothingCommittedAndResumes) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline && counts().live < 20)
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ::kill(pid, SIGSTOP);  // stopped mid-run (the kill below then cannot come too late)
     ::kill(pid, SIGKILL);
     EXPECT_EQ(wait_status(pid), 128 + SIGKILL) << "finished before it could be killed";
     const Counts after_kill = counts();
@@ -254,8 +255,16 @@ TEST_F(IndexCli, ConcurrentIndexRunsDoNotCorruptTheDatabase) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline && counts().live < 10)
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    // Freeze the first run mid-way (it keeps its locks), so that the second surely overlaps it.
+    ::kill(first, SIGSTOP);
+    ASSERT_LT(counts().live, files) << "the first run finished before it could be paused";
     const pid_t second = spawn(args, "second");
     const int second_status = wait_status(second);
+    // Searching while another process indexes is fine (WAL readers do not wait).
+    auto r = run({"search", "--db", db().string(), "cat", "-k", "5"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count_lines(r.out), 5);
+    ::kill(first, SIGCONT);
     const int first_status = wait_status(first);
     EXPECT_EQ(first_status, 0) << test::read_file(dir_ / "first.err");
     EXPECT_EQ(second_status, 1);
@@ -266,7 +275,20 @@ TEST_F(IndexCli, ConcurrentIndexRunsDoNotCorruptTheDatabase) {
     EXPECT_EQ(c.live, files);
     EXPECT_EQ(c.distinct_live_paths, files);
     EXPECT_EQ(c.all, files);
-    // Searching while another process indexes is fine (WAL readers do not wait).
-    auto r = run({"search", "--db", db().string(), "cat", "-k", "5"});
+}
+
+TEST_F(IndexCli, UnchangedTreeLoadsNoModel) {
+    const fs::path model_copy = dir_ / "model";
+    fs::copy(test::fixture_model(), model_copy, fs::copy_options::recursive);
+    auto r = run({"index", "--db", db().string(), "-m", model_copy.string(), "-q", photos().string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    fs::rename(model_copy, dir_ / "model-away");  // the recorded model cannot be opened now
+    r = run({"index", "--db", db().string(), "-q", photos().string()});
     EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("nothing to encode"), std::string::npos) << r.out;
+    fs::copy_file(test::fixtures_dir() / "images" / "png_rgba16.png", photos() / "new.png");
+    r = run({"index", "--db", db().string(), "-q", photos().string()});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("model"), std::string::npos) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
 }

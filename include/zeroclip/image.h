@@ -29,6 +29,14 @@ inline constexpr int64_t kMaxImagePixels = 178956970;  // Pillow's MAX_IMAGE_PIX
 RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name);
 RgbImage read_image(const std::filesystem::path& path);
 
+// Interleaved 8-bit pixels already in memory (e.g. numpy.asarray of a PIL image, HWC) as RGB,
+// with Pillow's convert("RGB") rules: 1 channel (L) replicated, 2 (LA) and 4 (RGBA) lose alpha,
+// 3 (RGB) copied. pixels.size() must be width * height * channels. Throws zeroclip::Error
+// (InvalidInput) naming `name` for another channel count, a size mismatch or empty or oversized
+// dimensions.
+RgbImage rgb_image_from_pixels(std::span<const uint8_t> pixels, int width, int height, int channels,
+                               const std::string& name);
+
 // Resizes with Pillow's Image.resize(size, Image.BICUBIC): separable fixed-point convolution
 // with antialiasing on downscale (support scaled by the factor), horizontal pass then vertical,
 // uint8 rounding between passes; bit-exact with Pillow.

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "zeroclip/error.h"
 #include "zeroclip/preprocess.h"
 
 namespace zeroclip {
@@ -14,6 +15,7 @@ namespace zeroclip {
 struct ImageFailure {
     std::filesystem::path path;
     std::string message;  // one line, names the file
+    ErrorKind kind = ErrorKind::Failure;
 };
 
 // Files stay as given; directories expand recursively to their image files (.jpg .jpeg .png

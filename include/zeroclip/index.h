@@ -136,6 +136,11 @@ public:
     AddProgress add(Clip& clip, const std::vector<std::string>& inputs, const AddOptions& options = {},
                     const std::function<void(const AddProgress&)>& on_progress = {},
                     const FailureHandler& on_failure = {});
+    // The same, opening the model only when an image must be encoded (`open_clip` runs at most
+    // once): re-indexing an unchanged tree then loads no model.
+    AddProgress add(const std::function<Clip&()>& open_clip, const std::vector<std::string>& inputs,
+                    const AddOptions& options = {}, const std::function<void(const AddProgress&)>& on_progress = {},
+                    const FailureHandler& on_failure = {});
 
     // Tombstones the rows of these paths (files, or directories: everything under them);
     // returns how many rows were removed.

@@ -14,8 +14,15 @@ namespace zeroclip {
 
 enum class Precision { Fp32, Bf16, Int8 };
 
+// "fp32", "bf16", "int8", and back; parse_precision throws (InvalidInput) naming an unknown one.
+std::string precision_name(Precision precision);
+Precision parse_precision(const std::string& name);
+
 // Where the towers run. Auto: the first CUDA GPU when one is usable, otherwise the CPU.
 enum class Device { Cpu, Cuda, Auto };
+
+// "cpu", "cuda", "auto"; throws (InvalidInput) naming an unknown one.
+Device parse_device(const std::string& name);
 
 struct ModelOptions {
     Precision precision = Precision::Fp32;

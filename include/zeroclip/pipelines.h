@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "zeroclip/clip.h"
@@ -42,6 +43,20 @@ struct ImageEmbeddings {
 ImageEmbeddings embed_image_files(Clip& clip, const std::vector<std::filesystem::path>& paths,
                                   const ImageRunOptions& options, const FailureHandler& on_failure);
 
+// An image for the strict pipelines below: a file to decode, or pixels already decoded.
+using ImageInput = std::variant<std::filesystem::path, RgbImage>;
+
+// The pipelines for callers that need one row per input (the Python module): like
+// embed_image_files, files are decoded on `options.threads` workers while the previous batch
+// is encoded, but the first input that cannot be read throws its Error (naming it, with its
+// ErrorKind), and an empty list is an InvalidInput error.
+//
+// get_image_features of every input, in order: [inputs.size(), projection_dim].
+Matrix embed_images(Clip& clip, const std::vector<ImageInput>& inputs, const ImageRunOptions& options);
+// CLIPImageProcessor's pixel_values of every input: float32 [inputs.size(), 3, crop_height, crop_width].
+std::vector<float> preprocess_images(const PreprocessConfig& config, const std::vector<ImageInput>& inputs,
+                                     const ImageRunOptions& options);
+
 struct Classification {
     std::string image;                     // the path or name of the image
     std::vector<Prediction> predictions;   // best first; index into the classifier's labels
@@ -72,6 +87,11 @@ public:
     void classify_files(const std::vector<std::filesystem::path>& paths, const ImageRunOptions& options,
                         int top_k, const std::function<void(const Classification&)>& on_result,
                         const FailureHandler& on_failure);
+
+    // The `top_k` best labels of every input, in order (strict, like embed_images); `image` is
+    // the path of a file and empty for in-memory pixels.
+    std::vector<Classification> classify(const std::vector<ImageInput>& inputs, const ImageRunOptions& options,
+                                         int top_k);
 
     // One line of JSON: {"image": ..., "predictions": [{"label": ..., "score": ...}, ...]}.
     std::string to_json(const Classification& result) const;

@@ -8,17 +8,20 @@
 //   auto probs = zeroclip::zero_shot_probabilities(embeds, weights, clip.logit_scale());
 #pragma once
 
+#include "zeroclip/batcher.h"
 #include "zeroclip/clip.h"
 #include "zeroclip/config.h"
 #include "zeroclip/error.h"
 #include "zeroclip/eval.h"
+#include "zeroclip/evaluate.h"
 #include "zeroclip/hub.h"
 #include "zeroclip/image.h"
 #include "zeroclip/image_batches.h"
-#include "zeroclip/model.h"
 #include "zeroclip/index.h"
+#include "zeroclip/model.h"
 #include "zeroclip/pipelines.h"
 #include "zeroclip/preprocess.h"
+#include "zeroclip/server.h"
 #include "zeroclip/tokenizer.h"
 #include "zeroclip/zeroshot.h"
 

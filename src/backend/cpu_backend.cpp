@@ -70,15 +70,6 @@ std::string cpu_isa_name() {
     }
 }
 
-const char* precision_name(Precision precision) {
-    switch (precision) {
-    case Precision::Fp32: break;
-    case Precision::Bf16: return "bf16";
-    case Precision::Int8: return "int8";
-    }
-    return "fp32";
-}
-
 // Keep primitive caches bounded: shapes vary with batch size and text length.
 constexpr size_t kMaxCachedPrimitives = 512;
 // The row count weights are packed for; oneDNN's blocked weight layout depends on k and n only.

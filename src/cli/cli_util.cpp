@@ -40,29 +40,6 @@ void report_error(const std::string& message) { std::cerr << "zeroclip: " << mes
 
 void report_failure(const ImageFailure& failure) { report_error(failure.message); }
 
-Precision parse_precision(const std::string& name) {
-    if (name == "fp32") return Precision::Fp32;
-    if (name == "bf16") return Precision::Bf16;
-    if (name == "int8") return Precision::Int8;
-    throw Error("--precision: unknown precision '" + name + "' (fp32, bf16, int8)");
-}
-
-std::string precision_name(Precision precision) {
-    switch (precision) {
-    case Precision::Fp32: break;
-    case Precision::Bf16: return "bf16";
-    case Precision::Int8: return "int8";
-    }
-    return "fp32";
-}
-
-Device parse_device(const std::string& name) {
-    if (name == "cpu") return Device::Cpu;
-    if (name == "cuda") return Device::Cuda;
-    if (name == "auto") return Device::Auto;
-    throw Error("--device: unknown device '" + name + "' (cpu, cuda, auto)");
-}
-
 }  // namespace zeroclip::cli
 
 namespace zeroclip::cli {

@@ -26,9 +26,6 @@ void report_error(const std::string& message);
 // Reports a failed image on stderr.
 void report_failure(const ImageFailure& failure);
 
-Precision parse_precision(const std::string& name);
-std::string precision_name(Precision precision);
-Device parse_device(const std::string& name);
 
 }  // namespace zeroclip::cli
 

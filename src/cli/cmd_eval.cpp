@@ -1,8 +1,5 @@
 // zeroclip eval: zero-shot accuracy on a labelled dataset, with CLIP_benchmark's metrics and
 // report files.
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -11,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "zeroclip/eval.h"
+#include "zeroclip/evaluate.h"
 #include "zeroclip/zeroclip.h"
 
 namespace zeroclip::cli {
@@ -30,8 +28,6 @@ struct EvalOptions {
     bool quiet = false;
 };
 
-using Clock = std::chrono::steady_clock;
-
 void print_summary(const EvalReport& report, size_t encoded, size_t from_cache) {
     const auto& m = report.metrics;
     char line[256];
@@ -45,53 +41,30 @@ void print_summary(const EvalReport& report, size_t encoded, size_t from_cache) 
 }
 
 int run_eval(const EvalOptions& options) {
-    const auto start = Clock::now();
-    Dataset dataset = read_dataset(options.dataset);
-    if (!options.classnames.empty()) apply_classnames(dataset, options.classnames);
-    limit_samples(dataset, options.limit);
-    std::vector<std::string> templates = options.templates;
-    if (!options.template_set.empty()) templates = load_templates(options.template_set);
-    if (templates.empty()) templates = {kDefaultTemplate};
-    for (const auto& t : templates) apply_template(t, "");  // reject templates without {} early
-
-    const auto model_dir = resolve_model(options.run.model);
-    Clip clip = open_clip(model_dir, options.run);
-    const Matrix weights = class_weights(clip, dataset.class_names, templates);
-    const int dim = clip.config().projection_dim;
-
-    std::unique_ptr<EmbeddingCache> cache;
-    if (!options.cache.empty())
-        cache = std::make_unique<EmbeddingCache>(options.cache,
-                                                 model_fingerprint(model_dir) + "-" + precision_name(clip.model().precision()), dim);
+    EvalSettings settings;
+    settings.dataset = options.dataset;
+    settings.classnames = options.classnames;
+    settings.templates = options.templates;
+    if (!options.template_set.empty()) settings.templates = load_templates(options.template_set);
+    for (const auto& t : settings.templates) apply_template(t, "");  // reject templates without {} early
+    settings.limit = options.limit;
+    settings.cache_dir = options.cache;
+    settings.model_dir = resolve_model(options.run.model);
+    settings.model_name = options.run.model;
+    settings.run = image_run_options(options.run);
     Progress progress("eval", options.quiet);
-    EmbedOptions embed;
-    embed.batch_size = options.run.batch_size;
-    embed.threads = options.run.threads;
-    embed.cache = cache.get();
-    embed.on_progress = [&](size_t done, size_t total) { progress.update(done, total); };
-    embed.on_failure = [&](const ImageFailure& f) {
+    settings.on_progress = [&](size_t done, size_t total) { progress.update(done, total); };
+    settings.on_failure = [&](const ImageFailure& f) {
         progress.before_message();
         report_failure(f);
     };
-    DatasetEmbeddings embeddings = embed_dataset(
-        dataset, clip.preprocess_config(), dim,
-        [&](const float* pixels, int n) { return clip.model().encode_images(pixels, n); }, embed);
-    if (cache) cache->save();
-    l2_normalize_rows(embeddings.embeds);
 
-    EvalReport report;
-    report.dataset = options.dataset;
-    report.model = options.run.model;
-    report.templates = templates;
-    report.class_names = dataset.class_names;
-    report.images = score_images(dataset, embeddings, weights, clip.scoring());
-    report.metrics = compute_metrics(static_cast<int>(dataset.class_names.size()), report.images);
-    report.skipped = embeddings.skipped;
-    report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    report.images_per_s = embeddings.seconds > 0 ? static_cast<double>(dataset.samples.size()) / embeddings.seconds : 0.0;
+    Clip clip = open_clip(settings.model_dir, options.run);
+    const Evaluation result = evaluate(clip, settings);
+    const EvalReport& report = result.report;
     if (!options.out.empty()) write_report_files(report, options.out);
     if (options.json) std::cout << metrics_json(report) << "\n";
-    else print_summary(report, embeddings.encoded, embeddings.from_cache);
+    else print_summary(report, result.encoded, result.from_cache);
     return report.skipped.empty() ? 0 : 1;
 }
 

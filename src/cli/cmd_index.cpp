@@ -94,7 +94,10 @@ int run_index(const IndexCommandOptions& options) {
     std::optional<Clip> clip;
     if (exists) {
         index.emplace(Index::open(options.index.db, index_opts));
-        clip.emplace(open_index_model(*index, options.index));
+        // A model given on the command line is checked at once; the recorded one is opened
+        // only when something needs encoding.
+        if (!options.index.model.empty() || !options.index.precision.empty())
+            clip.emplace(open_index_model(*index, options.index));
     } else {
         if (options.index.model.empty())
             throw Error(options.index.db + ": no such index; give -m MODEL to make one");
@@ -115,7 +118,11 @@ int run_index(const IndexCommandOptions& options) {
     AddOptions add_options;
     add_options.run = {options.batch_size, options.index.threads};
     const AddProgress result = index->add(
-        *clip, options.inputs, add_options,
+        [&]() -> Clip& {
+            if (!clip) clip.emplace(open_index_model(*index, options.index));
+            return *clip;
+        },
+        options.inputs, add_options,
         [&](const AddProgress& p) {
             if (p.to_encode > 0) bar.update(p.encoded, p.to_encode);
         },

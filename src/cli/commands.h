@@ -22,5 +22,6 @@ void add_index_command(CLI::App& app, Action& run);
 void add_search_command(CLI::App& app, Action& run);
 void add_dedup_command(CLI::App& app, Action& run);
 void add_cache_command(CLI::App& app, Action& run);
+void add_serve_command(CLI::App& app, Action& run);
 
 }  // namespace zeroclip::cli

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
     zeroclip::cli::add_search_command(app, run);
     zeroclip::cli::add_dedup_command(app, run);
     zeroclip::cli::add_cache_command(app, run);
+    zeroclip::cli::add_serve_command(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -12,7 +12,7 @@ Dataset read_dataset(const std::string& spec) {
     const std::string kind = colon == std::string::npos ? std::string() : spec.substr(0, colon);
     const std::filesystem::path path = colon == std::string::npos ? spec : spec.substr(colon + 1);
     if (colon != std::string::npos && path.empty())
-        throw Error("--dataset " + spec + ": no path after '" + kind + ":'");
+        throw Error("--dataset " + spec + ": no path after '" + kind + ":'", ErrorKind::InvalidInput);
     Dataset dataset;
     if (kind == "imagefolder") dataset = read_imagefolder(path);
     else if (kind == "cifar10") dataset = read_cifar(path, false);
@@ -20,7 +20,8 @@ Dataset read_dataset(const std::string& spec) {
     else if (kind == "csv") dataset = read_csv_dataset(path);
     else
         throw Error("--dataset " + spec +
-                    ": expected imagefolder:DIR, cifar10:DIR, cifar100:DIR or csv:FILE");
+                    ": expected imagefolder:DIR, cifar10:DIR, cifar100:DIR or csv:FILE",
+                    ErrorKind::InvalidInput);
     dataset.spec = spec;
     return dataset;
 }

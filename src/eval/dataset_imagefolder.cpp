@@ -11,7 +11,9 @@ namespace zeroclip {
 
 Dataset read_imagefolder(const std::filesystem::path& dir) {
     std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) throw Error(dir.string() + ": not a directory");
+    if (!std::filesystem::is_directory(dir, ec))
+        throw Error(dir.string() + ": not a directory",
+                    std::filesystem::exists(dir, ec) ? ErrorKind::InvalidInput : ErrorKind::NotFound);
     std::vector<std::filesystem::path> class_dirs;
     for (auto it = std::filesystem::directory_iterator(dir, ec);
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {

@@ -93,7 +93,8 @@ std::filesystem::path download_model(const ModelId& id, const HubOptions& option
         if (auto dir = find_cached_model(id, options)) return *dir;
         throw Error(id.to_string() + ": not in the Hugging Face cache " + options.cache_dir.string() +
                     " and HF_HUB_OFFLINE=1 forbids downloading it; run `zeroclip download " + id.to_string() +
-                    "` while online");
+                    "` while online",
+                    ErrorKind::NotFound);
     }
     if (hub::is_commit_hash(id.revision))
         if (auto dir = find_cached_model(id, options)) return *dir;
@@ -113,13 +114,13 @@ std::filesystem::path resolve_model(const std::string& spec, const HubOptions& o
     const std::filesystem::path dir(spec);
     std::error_code ec;
     if (std::filesystem::is_directory(dir, ec)) return dir;
-    if (std::filesystem::exists(dir, ec)) throw Error(spec + ": not a model directory");
+    if (std::filesystem::exists(dir, ec)) throw Error(spec + ": not a model directory", ErrorKind::InvalidInput);
     const auto id = ModelId::parse(spec);
-    if (!id) throw Error(spec + ": model directory not found");
+    if (!id) throw Error(spec + ": model directory not found", ErrorKind::NotFound);
     try {
         return download_model(*id, options);
     } catch (const hub::ModelUnavailableError& e) {
-        throw Error(spec + ": model directory not found, and " + e.reason());
+        throw Error(spec + ": model directory not found, and " + e.reason(), ErrorKind::NotFound);
     }
 }
 

@@ -17,9 +17,7 @@ bool starts_with(std::span<const uint8_t> bytes, const char* magic, size_t offse
 // Files larger than this are rejected before reading: no supported image legitimately needs it.
 constexpr std::uintmax_t kMaxFileBytes = 1ull << 30;
 
-}  // namespace
-
-RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name) {
+RgbImage decode_by_content(std::span<const uint8_t> bytes, const std::string& name) {
     if (bytes.empty()) throw Error(name + ": empty image file");
     if (starts_with(bytes, "\xFF\xD8\xFF")) return image::decode_jpeg(bytes, name);
     if (starts_with(bytes, "\x89PNG\r\n\x1A\n")) return image::decode_png(bytes, name);
@@ -29,12 +27,26 @@ RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name) {
     throw Error(name + ": unknown image format (expected JPEG, PNG, WebP, GIF or BMP)");
 }
 
+}  // namespace
+
+RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name) {
+    try {
+        return decode_by_content(bytes, name);
+    } catch (const Error& e) {
+        // Whatever a decoder rejects is the caller's data, not a fault of the library.
+        throw Error(e.what(), ErrorKind::InvalidInput);
+    }
+}
+
 RgbImage read_image(const std::filesystem::path& path) {
     const std::string name = path.string();
     std::error_code ec;
     const std::uintmax_t size = std::filesystem::file_size(path, ec);
-    if (ec) throw Error(name + ": cannot read image file: " + ec.message());
-    if (size > kMaxFileBytes) throw Error(name + ": image file too large (" + std::to_string(size) + " bytes)");
+    if (ec)
+        throw Error(name + ": cannot read image file: " + ec.message(),
+                    ec == std::errc::no_such_file_or_directory ? ErrorKind::NotFound : ErrorKind::Failure);
+    if (size > kMaxFileBytes)
+        throw Error(name + ": image file too large (" + std::to_string(size) + " bytes)", ErrorKind::InvalidInput);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(name + ": cannot open image file");
     std::vector<uint8_t> bytes(size);

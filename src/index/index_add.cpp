@@ -30,18 +30,32 @@ struct Pending {
 
 }  // namespace
 
+namespace {
+
+void check_clip(const Index& index, Clip& clip) {
+    const IndexModel& recorded = index.model();
+    const char* precision = precision_label(clip.model().precision());
+    if (clip.config().projection_dim != recorded.dim || precision != recorded.precision)
+        throw Error(index.path().string() + " was made with " + recorded.describe() + ", not a " + precision + " " +
+                    std::to_string(clip.config().projection_dim) + "-d model");
+}
+
+}  // namespace
+
 AddProgress Index::add(Clip& clip, const std::vector<std::string>& inputs, const AddOptions& options,
                        const std::function<void(const AddProgress&)>& on_progress, const FailureHandler& on_failure) {
+    check_clip(*this, clip);
+    return add([&]() -> Clip& { return clip; }, inputs, options, on_progress, on_failure);
+}
+
+AddProgress Index::add(const std::function<Clip&()>& open_clip, const std::vector<std::string>& inputs,
+                       const AddOptions& options, const std::function<void(const AddProgress&)>& on_progress,
+                       const FailureHandler& on_failure) {
     const std::lock_guard guard(impl_->mutex);
     Impl& impl = *impl_;
     index::IndexStore& store = impl.store;
     if (impl.options.read_only) throw Error(path().string() + ": opened read-only");
     const IndexModel& recorded = model();
-    if (clip.config().projection_dim != recorded.dim ||
-        std::string(precision_label(clip.model().precision())) != recorded.precision)
-        throw Error(path().string() + " was made with " + recorded.describe() + ", not a " +
-                    precision_label(clip.model().precision()) + " " + std::to_string(clip.config().projection_dim) +
-                    "-d model");
     index::WriterLock lock(path());
 
     AddProgress progress;
@@ -179,6 +193,8 @@ AddProgress Index::add(Clip& clip, const std::vector<std::string>& inputs, const
         pending_by_path.emplace(to_encode[i].file->path, i);
     }
     const int dim = recorded.dim;
+    Clip& clip = open_clip();
+    check_clip(*this, clip);
     embed_image_files(
         clip, paths, options.run,
         [&](const std::vector<std::filesystem::path>& batch_paths, Matrix& embeddings) {

@@ -13,7 +13,8 @@ Clip::Clip(std::unique_ptr<TextTokenizer> tokenizer, PreprocessConfig preprocess
 
 Clip Clip::open(const std::filesystem::path& model_dir, const ModelOptions& options) {
     if (!std::filesystem::is_directory(model_dir))
-        throw Error(model_dir.string() + ": not a model directory");
+        throw Error(model_dir.string() + ": not a model directory",
+                    std::filesystem::exists(model_dir) ? ErrorKind::InvalidInput : ErrorKind::NotFound);
     auto model = ClipModel::load(model_dir, options);
     const ModelFamily& family = model_family(model->config().family);
     auto preprocess = family.load_preprocess(model_dir, model->config().vision.image_size);

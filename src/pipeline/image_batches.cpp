@@ -34,15 +34,17 @@ PreparedBatch prepare_batch(const std::vector<std::filesystem::path>& paths, siz
     const size_t count = end - begin;
     const size_t per_image = 3 * static_cast<size_t>(config.crop_height) * config.crop_width;
     std::vector<float> values(count * per_image);
-    std::vector<std::optional<std::string>> errors(count);
+    std::vector<std::optional<Error>> errors(count);
     std::atomic<size_t> next{0};
     auto worker = [&] {
         for (size_t i; (i = next.fetch_add(1)) < count;) {
             try {
                 const RgbImage crop = resize_and_crop(read_image(paths[begin + i]), config);
                 to_pixel_values(crop, config, values.data() + i * per_image);
+            } catch (const Error& e) {
+                errors[i] = e;
             } catch (const std::exception& e) {
-                errors[i] = e.what();
+                errors[i] = Error(e.what());
             }
         }
     };
@@ -56,7 +58,7 @@ PreparedBatch prepare_batch(const std::vector<std::filesystem::path>& paths, siz
     size_t kept = 0;
     for (size_t i = 0; i < count; ++i) {
         if (errors[i]) {
-            prepared.failures.push_back({paths[begin + i], *errors[i]});
+            prepared.failures.push_back({paths[begin + i], errors[i]->what(), errors[i]->kind()});
             continue;
         }
         if (kept != i)
@@ -91,7 +93,7 @@ std::vector<std::filesystem::path> expand_image_paths(const std::vector<std::str
         } else if (std::filesystem::exists(path, ec)) {
             paths.push_back(path);
         } else {
-            failures.push_back({path, path.string() + ": no such file or directory"});
+            failures.push_back({path, path.string() + ": no such file or directory", ErrorKind::NotFound});
         }
     }
     return paths;

@@ -12,7 +12,7 @@ namespace zeroclip {
 
 std::string apply_template(std::string_view templ, std::string_view label) {
     if (templ.find("{}") == std::string_view::npos)
-        throw Error("template \"" + std::string(templ) + "\" has no {} placeholder for the label");
+        throw Error("template \"" + std::string(templ) + "\" has no {} placeholder for the label", ErrorKind::InvalidInput);
     std::string out;
     size_t pos = 0;
     for (size_t hit; (hit = templ.find("{}", pos)) != std::string_view::npos; pos = hit + 2) {
@@ -36,8 +36,8 @@ void l2_normalize_rows(Matrix& m) {
 
 Matrix class_weights(Clip& clip, const std::vector<std::string>& labels,
                      const std::vector<std::string>& templates) {
-    if (labels.empty()) throw Error("no class labels given");
-    if (templates.empty()) throw Error("no prompt templates given");
+    if (labels.empty()) throw Error("no class labels given", ErrorKind::InvalidInput);
+    if (templates.empty()) throw Error("no prompt templates given", ErrorKind::InvalidInput);
     std::vector<std::string> prompts;
     prompts.reserve(labels.size() * templates.size());
     for (const auto& label : labels)

@@ -1,0 +1,127 @@
+"""zeroclip.dask.embed on a two-worker LocalCluster against the single-process `zeroclip embed`."""
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="python3-distributed is not installed")
+
+import zeroclip.dask  # noqa: E402
+from conftest import IMAGES, MODEL, cli_path  # noqa: E402
+from distributed import Client, LocalCluster, WorkerPlugin  # noqa: E402
+
+NAMES = ["jpeg_baseline.jpg", "png_rgb.png", "webp_lossy.webp", "bmp_24.bmp", "gif_interlaced_trns.gif",
+         "png_rgba.png", "jpeg_gray.jpg", "png_palette_trns.png", "jpeg_cmyk.jpg", "webp_lossless.webp"]
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """A folder of fixture images in two sub-folders, plus one file that is not an image."""
+    for i, name in enumerate(NAMES):
+        sub = tmp_path / "photos" / ("a" if i % 2 else "b")
+        sub.mkdir(parents=True, exist_ok=True)
+        shutil.copy(IMAGES / name, sub / name)
+    (tmp_path / "photos" / "a" / "broken.jpg").write_bytes(b"not a jpeg")
+    return tmp_path / "photos"
+
+
+def single_process(photos, tmp_path):
+    """`zeroclip embed --list` on the folder: the rows' paths and the vectors."""
+    result = subprocess.run([cli_path(), "embed", "-m", str(MODEL), "-o", str(tmp_path / "single.npy"),
+                             "--threads", "1", "--list", str(photos)], capture_output=True, text=True)
+    assert result.returncode == 1 and "broken.jpg" in result.stderr  # the broken file is skipped, reported
+    return result.stdout.splitlines(), np.load(tmp_path / "single.npy")
+
+
+def test_equals_single_process_embed_and_reruns_skip_finished_shards(client, photos, tmp_path):
+    out = tmp_path / "shards"
+    summary = zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)
+    assert summary["shards"] == 4 and summary["written"] == 4 and summary["rows"] == len(NAMES)
+    assert [f["path"] for f in summary["failed"]] == [str(photos / "a" / "broken.jpg")]
+    paths, vectors = zeroclip.dask.load(str(out))
+    expected_paths, expected = single_process(photos, tmp_path)
+    assert paths == expected_paths
+    assert vectors.dtype == np.float32 and np.array_equal(vectors, expected)
+    assert not [f for f in os.listdir(out) if f.endswith(".tmp")]
+
+    # Each worker loaded the model at most once, however many partitions it ran.
+    loads = client.run(lambda dask_worker: [p.loads for p in dask_worker.plugins.values()
+                                            if isinstance(p, zeroclip.dask.ModelPlugin)])
+    counts = [n for per_worker in loads.values() for n in per_worker]
+    assert counts and all(n <= 1 for n in counts) and sum(counts) >= 1
+
+    # A rerun finds every shard finished and writes nothing.
+    mtimes = {f: os.stat(out / f).st_mtime_ns for f in os.listdir(out)}
+    again = zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)
+    assert again["written"] == 0 and again["skipped"] == 4
+    assert {f: os.stat(out / f).st_mtime_ns for f in os.listdir(out)} == mtimes
+
+    # A lost shard (or one of other inputs) is redone, and only that one.
+    os.remove(out / "shard-00002.json")
+    third = zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)
+    assert third["written"] == 1
+    assert np.array_equal(zeroclip.dask.load(str(out))[1], expected)
+
+
+class FailFirstAttempt(WorkerPlugin):
+    """Makes the first attempt at partition 1 fail on whichever worker runs it (a marker file,
+    created exclusively, tells the attempts apart across worker processes)."""
+
+    name = "fail-first-attempt"
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def setup(self, worker):
+        original = zeroclip.dask._embed_partition
+        marker = self.marker
+
+        def flaky(plugin_name, index, inputs, out):
+            if index == 1:
+                try:
+                    os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                    raise OSError("injected failure of partition 1")
+                except FileExistsError:
+                    pass
+            return original(plugin_name, index, inputs, out)
+
+        zeroclip.dask._embed_partition = flaky  # tasks name the function; the worker looks it up here
+
+
+def test_failed_partition_is_retried(photos, tmp_path):
+    marker = tmp_path / "failed-once"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as c:
+        c.register_worker_plugin(FailFirstAttempt(str(marker)))
+        with pytest.raises(OSError, match="injected failure"):
+            zeroclip.dask.embed([photos], model=str(MODEL), out=str(tmp_path / "no-retry"), partition_size=3,
+                                threads=1, retries=0)
+        # The other partitions finished; a rerun does the failed one only.
+        assert sorted(f for f in os.listdir(tmp_path / "no-retry") if f.endswith(".json")) == \
+            ["shard-00000.json", "shard-00002.json", "shard-00003.json"]
+        os.remove(marker)
+        summary = zeroclip.dask.embed([photos], model=str(MODEL), out=str(tmp_path / "retried"), partition_size=3,
+                                      threads=1, retries=2)
+    assert marker.exists() and summary["written"] == 4
+    expected_paths, expected = single_process(photos, tmp_path)
+    paths, vectors = zeroclip.dask.load(str(tmp_path / "retried"))
+    assert paths == expected_paths and np.array_equal(vectors, expected)
+    meta = json.loads((tmp_path / "retried" / "shard-00001.json").read_text())
+    assert meta["paths"] == [p for p in expected_paths if p in meta["inputs"]]
+
+
+def test_bad_arguments(client, tmp_path):
+    with pytest.raises(ValueError, match="partition_size"):
+        zeroclip.dask.embed([IMAGES], model=str(MODEL), out=str(tmp_path), partition_size=0)
+    with pytest.raises(ValueError, match="no images"):
+        zeroclip.dask.embed([tmp_path / "absent"], model=str(MODEL), out=str(tmp_path / "o"))
