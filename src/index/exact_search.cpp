@@ -1,6 +1,8 @@
 // Exact search: one pass over every vector, bandwidth-bound, a top-k heap per thread.
 #include "index/exact_search.h"
 
+#include "backend/cpu_isa.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -9,9 +11,12 @@
 
 namespace zeroclip::index {
 
-float dot(const float* a, const float* b, int dim) {
+namespace {
+
+// One dot product per ISA, compiled with that ISA's target flags and picked at run time under the
+// cap of cpu_isa.h, so a portable build still streams at AVX-512 or AVX2 width.
+__attribute__((target("avx512f"))) float dot_avx512(const float* a, const float* b, int dim) {
     int i = 0;
-#if defined(__AVX512F__)
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (; i + 32 <= dim; i += 32) {
         acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
@@ -22,18 +27,41 @@ float dot(const float* a, const float* b, int dim) {
     _mm512_store_ps(lanes, _mm512_add_ps(acc0, acc1));
     float sum = 0;
     for (float lane : lanes) sum += lane;
-#elif defined(__AVX2__) && defined(__FMA__)
+    for (; i < dim; ++i) sum += a[i] * b[i];
+    return sum;
+}
+
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int dim) {
+    int i = 0;
     __m256 acc = _mm256_setzero_ps();
     for (; i + 8 <= dim; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
     alignas(32) float lanes[8];
     _mm256_store_ps(lanes, acc);
     float sum = 0;
     for (float lane : lanes) sum += lane;
-#else
-    float sum = 0;
-#endif
     for (; i < dim; ++i) sum += a[i] * b[i];
     return sum;
+}
+
+float dot_portable(const float* a, const float* b, int dim) {
+    float sum = 0;
+    for (int i = 0; i < dim; ++i) sum += a[i] * b[i];
+    return sum;
+}
+
+using DotFunction = float (*)(const float*, const float*, int);
+
+DotFunction pick_dot() {
+    if (cpu_has(CpuIsa::Avx512Core)) return dot_avx512;
+    if (cpu_has(CpuIsa::Avx2)) return dot_avx2;
+    return dot_portable;
+}
+
+}  // namespace
+
+float dot(const float* a, const float* b, int dim) {
+    static const DotFunction chosen = pick_dot();
+    return chosen(a, b, dim);
 }
 
 namespace {
