@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "image/decoders.h"
+#include "image/image_limits.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
@@ -32,6 +33,8 @@ RgbImage decode_by_content(std::span<const uint8_t> bytes, const std::string& na
 RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name) {
     try {
         return decode_by_content(bytes, name);
+    } catch (const image::ImageTooLarge&) {
+        throw;  // keeps its type: the server answers 413 for it, not 400
     } catch (const Error& e) {
         // Whatever a decoder rejects is the caller's data, not a fault of the library.
         throw Error(e.what(), ErrorKind::InvalidInput);

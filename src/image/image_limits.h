@@ -14,7 +14,7 @@ namespace zeroclip::image {
 // An image whose declared dimensions exceed the limit in force.
 class ImageTooLarge : public Error {
 public:
-    using Error::Error;
+    explicit ImageTooLarge(const std::string& message) : Error(message, ErrorKind::InvalidInput) {}
 };
 
 // decode_image, refusing (ImageTooLarge) any image of more than `max_pixels` pixels
