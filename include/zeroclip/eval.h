@@ -44,6 +44,9 @@ struct Dataset {
     std::vector<std::string> class_names;  // what the prompts say; default: keys with '_' -> ' '
     std::vector<Sample> samples;
     std::vector<RgbImage> images;  // the in-memory images
+    // What reading the dataset skipped (unlistable folders, symbolic link loops, dangling
+    // links): reported like unreadable images, the run goes on.
+    std::vector<ImageFailure> problems;
 };
 
 // Largest number of samples or classes a reader accepts (bounds memory on hostile inputs).

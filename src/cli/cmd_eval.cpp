@@ -47,6 +47,7 @@ void print_summary(const EvalReport& report, size_t encoded, size_t from_cache) 
 int run_eval(const EvalOptions& options) {
     const auto start = Clock::now();
     Dataset dataset = read_dataset(options.dataset);
+    for (const auto& problem : dataset.problems) report_failure(problem);
     if (!options.classnames.empty()) apply_classnames(dataset, options.classnames);
     limit_samples(dataset, options.limit);
     std::vector<std::string> templates = options.templates;
@@ -86,7 +87,8 @@ int run_eval(const EvalOptions& options) {
     report.class_names = dataset.class_names;
     report.images = score_images(dataset, embeddings, weights, clip.logit_scale());
     report.metrics = compute_metrics(static_cast<int>(dataset.class_names.size()), report.images);
-    report.skipped = embeddings.skipped;
+    report.skipped = dataset.problems;
+    report.skipped.insert(report.skipped.end(), embeddings.skipped.begin(), embeddings.skipped.end());
     report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     report.images_per_s = embeddings.seconds > 0 ? static_cast<double>(dataset.samples.size()) / embeddings.seconds : 0.0;
     if (!options.out.empty()) write_report_files(report, options.out);

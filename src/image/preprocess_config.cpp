@@ -109,6 +109,13 @@ PreprocessConfig PreprocessConfig::from_file(const std::filesystem::path& json_p
             r.fail("crop_size", "must be an integer or {\"height\": h, \"width\": w}");
         }
     }
+    // Without a centre crop the resize alone decides the size of pixel_values (transformers
+    // ignores crop_size then).
+    if (!config.do_center_crop && config.do_resize) {
+        const bool exact = config.resize_height > 0;
+        config.crop_height = exact ? config.resize_height : config.shortest_edge;
+        config.crop_width = exact ? config.resize_width : config.shortest_edge;
+    }
     if (const json* factor = r.find("rescale_factor")) config.rescale_factor = r.number(*factor, "rescale_factor");
     r.channels("image_mean", config.mean);
     r.channels("image_std", config.std);
