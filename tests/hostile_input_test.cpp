@@ -158,3 +158,60 @@ TEST_F(HostileInput, UnlistableFolderIsSkippedAndTheRestProcessed) {
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6) << r.out;
     EXPECT_TRUE(fs::exists(dir_ / "e.npy"));
 }
+
+// Issue 14.5: `-o` onto a symbolic link, FIFO or device replaced it with a regular file. A link
+// now has the file it points to replaced; anything else that is not a regular file is refused.
+TEST_F(HostileInput, OutputOntoSymlinkWritesThroughAndOntoFifoIsRefused) {
+    test::write_file(dir_ / "real.npy", "old");
+    fs::create_symlink("real.npy", dir_ / "link.npy");
+    auto r = run({"embed", "-m", model().string(), "-o", (dir_ / "link.npy").string(), "--text", "a cat"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(fs::is_symlink(fs::symlink_status(dir_ / "link.npy")));
+    EXPECT_TRUE(test::read_file(dir_ / "real.npy").starts_with("\x93NUMPY"));
+
+    ASSERT_EQ(::mkfifo((dir_ / "fifo.npy").c_str(), 0644), 0);
+    r = test::run_cli({"embed", "-m", model().string(), "-o", (dir_ / "fifo.npy").string(), "--text", "a cat"},
+                      dir_ / "stderr.txt", "timeout 60");
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find("fifo.npy: is a FIFO"), std::string::npos) << r.err;
+    EXPECT_TRUE(fs::is_fifo(dir_ / "fifo.npy"));
+    for (const auto& entry : fs::directory_iterator(dir_))
+        EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+}
+
+// Issue 14.10: a FIFO where a file is read (an image in a CSV dataset, model.safetensors) made
+// the program wait forever. Each is now an error naming the file.
+TEST_F(HostileInput, FifosAreReportedNotWaitedOn) {
+    ASSERT_EQ(::mkfifo((dir_ / "pipe.png").c_str(), 0644), 0);
+    fs::copy_file(image("png_rgb.png"), dir_ / "a.png");
+    test::write_file(dir_ / "ds.csv", "path,label\na.png,cat\npipe.png,dog\n");
+    auto r = test::run_cli({"eval", "-m", model().string(), "--dataset", "csv:" + (dir_ / "ds.csv").string(), "-q"},
+                           dir_ / "stderr.txt", "timeout 60");
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find("pipe.png: is a FIFO"), std::string::npos) << r.err;
+    r = test::run_cli({"classify", "-m", model().string(), "-l", "a,b", (dir_ / "pipe.png").string()},
+                      dir_ / "stderr.txt", "timeout 60");
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find("pipe.png: is a FIFO"), std::string::npos) << r.err;
+
+    const fs::path m = dir_ / "model";
+    fs::copy(model(), m);
+    fs::remove(m / "model.safetensors");
+    ASSERT_EQ(::mkfifo((m / "model.safetensors").c_str(), 0644), 0);
+    r = test::run_cli({"embed", "-m", m.string(), "-o", (dir_ / "e.npy").string(), "--text", "a cat"},
+                      dir_ / "stderr.txt", "timeout 60");
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
+}
+
+// Issue 14.11: a directory read as a file said "file too large (9223372036854775807 bytes)".
+TEST_F(HostileInput, DirectoryReadAsAFileSaysSo) {
+    fs::copy_file(image("png_rgb.png"), dir_ / "a.png");
+    fs::create_directory(dir_ / "b.png");
+    test::write_file(dir_ / "ds.csv", "a.png,cat\nb.png,dog\n");
+    auto r = run({"eval", "-m", model().string(), "--dataset", "csv:" + (dir_ / "ds.csv").string(), "-q"});
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find("b.png: is a directory"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("too large"), std::string::npos) << r.err;
+}

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -217,9 +218,9 @@ struct EvalReport {
 std::string metrics_json(const EvalReport& report);
 
 // path,label,top1,p1,...,top5,p5 (RFC 4180 quoting).
-void write_predictions_csv(const EvalReport& report, const std::filesystem::path& file);
+void write_predictions_csv(const EvalReport& report, std::ostream& out);
 // A header row of predicted classes, then one row of counts per true class.
-void write_confusion_csv(const EvalReport& report, const std::filesystem::path& file);
+void write_confusion_csv(const EvalReport& report, std::ostream& out);
 // One self-contained page: metrics table, class distribution, per-class recall and the
 // confusion heatmap as inline SVG; no scripts, no external resources.
 std::string report_html(const EvalReport& report);

@@ -5,10 +5,12 @@
 
 #include "zeroclip/error.h"
 #include "zeroclip/hub.h"
+#include "util/regular_file.h"
 
 namespace zeroclip::cli {
 
 std::vector<std::string> read_lines(const std::filesystem::path& path, bool skip_empty) {
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path.string() + ": cannot open");
     std::vector<std::string> lines;

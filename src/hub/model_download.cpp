@@ -6,6 +6,7 @@
 
 #include "hub/file_download.h"
 #include "zeroclip/hub.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -24,6 +25,7 @@ std::set<std::string> shard_files(const std::filesystem::path& index) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(index, ec);
     if (ec || size > kMaxIndexBytes) throw Error(index.string() + ": missing or larger than 64 MiB");
+    require_regular_file(index);
     std::ifstream in(index, std::ios::binary);
     const auto json = nlohmann::json::parse(in, nullptr, false);
     if (json.is_discarded() || !json.contains("weight_map") || !json["weight_map"].is_object())

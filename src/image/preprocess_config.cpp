@@ -5,6 +5,7 @@
 
 #include "zeroclip/error.h"
 #include "zeroclip/preprocess.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -68,6 +69,7 @@ private:
 
 PreprocessConfig PreprocessConfig::from_file(const std::filesystem::path& json_path) {
     const std::string file = json_path.string();
+    require_regular_file(json_path);
     std::ifstream in(json_path);
     if (!in) throw Error(file + ": cannot open preprocessor config");
     json root;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -199,6 +200,7 @@ ClipConfig ClipConfig::from_json_text(const std::string& json_text, const std::s
 
 ClipConfig ClipConfig::from_file(const std::filesystem::path& json_path) {
     const std::string name = json_path.string();
+    require_regular_file(json_path);
     std::ifstream in(json_path, std::ios::binary);
     if (!in) throw Error(name + ": cannot open");
     std::string text;

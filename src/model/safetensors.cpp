@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -125,6 +126,7 @@ float f16_to_f32(uint16_t h) {
 }
 
 std::string read_small_file(const std::filesystem::path& path, size_t limit) {
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path.string() + ": cannot open");
     std::string text;
@@ -210,7 +212,8 @@ SafetensorsHeader parse_safetensors(std::span<const uint8_t> file, const std::st
 class MappedFile {
 public:
     explicit MappedFile(const std::filesystem::path& path) : name_(path.string()) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        // O_NONBLOCK: a FIFO fails the regular-file check below instead of waiting for a writer.
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) throw Error(name_ + ": cannot open: " + std::strerror(errno));
         struct stat st {};
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -2,6 +2,7 @@
 #include "tokenizer/bpe.h"
 
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,7 @@ std::string read_whole_file(const std::filesystem::path& path) {
     const std::uintmax_t size = std::filesystem::file_size(path, ec);
     if (ec) throw Error("tokenizer: cannot open " + path.string() + ": " + ec.message());
     if (size > kMaxFileBytes) throw Error("tokenizer: " + path.string() + " is too large");
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("tokenizer: cannot open " + path.string());
     std::string data(size_t(size), '\0');
