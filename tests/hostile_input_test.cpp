@@ -8,7 +8,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cmath>
+#include <cstring>
 #include <functional>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -214,4 +217,119 @@ TEST_F(HostileInput, DirectoryReadAsAFileSaysSo) {
     EXPECT_EQ(r.status, 1) << r.err;
     EXPECT_NE(r.err.find("b.png: is a directory"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("too large"), std::string::npos) << r.err;
+}
+
+// Issue 14.9: classify --json died on a label that is not UTF-8 (type_error.316), printing
+// nothing for any image. Invalid bytes now become U+FFFD, as in metrics.json.
+TEST_F(HostileInput, JsonOutputSurvivesInvalidUtf8) {
+    test::write_file(dir_ / "labels.txt", "cat\nbad \xff\xfe label\n");
+    const fs::path odd_name = dir_ / "odd\xff.png";
+    fs::copy_file(image("png_rgb.png"), odd_name);
+    auto r = run({"classify", "-m", model().string(), "--labels-file", (dir_ / "labels.txt").string(), "--json",
+                  image("png_rgb.png").string(), odd_name.string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::istringstream lines(r.out);
+    int count = 0;
+    for (std::string line; std::getline(lines, line); ++count) {
+        const auto j = nlohmann::json::parse(line);
+        bool replaced = false;
+        for (const auto& p : j["predictions"]) replaced |= p["label"].get<std::string>() == "bad \xEF\xBF\xBD\xEF\xBF\xBD label";
+        EXPECT_TRUE(replaced) << line;
+    }
+    EXPECT_EQ(count, 2) << r.out;
+}
+
+namespace {
+
+// A csv: dataset of fixture images, alternately labelled cat and dog.
+fs::path make_csv_dataset(const fs::path& file, const std::vector<std::string>& images) {
+    std::string rows;
+    for (size_t i = 0; i < images.size(); ++i)
+        rows += (test::fixtures_dir() / "images" / images[i]).string() + (i % 2 ? ",dog\n" : ",cat\n");
+    test::write_file(file, rows);
+    return file;
+}
+
+const std::vector<std::string> kFirstImages = {"png_rgb.png", "jpeg_baseline.jpg", "bmp_24.bmp", "gif_interlaced_trns.gif"};
+const std::vector<std::string> kSecondImages = {"webp_lossy.webp", "png_gray.png", "jpeg_444.jpg", "bmp_8.bmp"};
+
+}  // namespace
+
+// Issue 14.6: an unwritable --cache threw the whole evaluation away (no metrics, no --out
+// files). The results come first; the cache failure is a warning after them (exit status 1).
+TEST_F(HostileInput, CacheWriteFailureKeepsTheResults) {
+    const fs::path ds = make_csv_dataset(dir_ / "ds.csv", kFirstImages);
+    test::write_file(dir_ / "not_a_dir", "a file where the cache folder should be");
+    auto r = run({"eval", "-m", model().string(), "--dataset", "csv:" + ds.string(), "-q", "--json", "--out",
+                  (dir_ / "out").string(), "--cache", (dir_ / "not_a_dir" / "cache").string()});
+    EXPECT_EQ(r.status, 1) << r.err;
+    ASSERT_FALSE(r.out.empty()) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["n"], 4);
+    EXPECT_TRUE(fs::exists(dir_ / "out" / "metrics.json"));
+    EXPECT_NE(r.err.find("warning: embedding cache not saved"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not_a_dir"), std::string::npos) << r.err;
+}
+
+// Issue 14.7: NaN or 1e38 in a cache record was used as an embedding and changed the results.
+// Damaged records are ignored with a note and recomputed.
+TEST_F(HostileInput, DamagedCacheEntriesAreRecomputed) {
+    const fs::path ds = make_csv_dataset(dir_ / "ds.csv", kFirstImages);
+    const std::vector<std::string> args = {"eval", "-m", model().string(), "--dataset", "csv:" + ds.string(), "-q",
+                                           "--cache", (dir_ / "cache").string()};
+    auto with_out = [&](const std::string& out) {
+        auto a = args;
+        a.insert(a.end(), {"--out", (dir_ / out).string()});
+        return a;
+    };
+    auto r = run(with_out("clean"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    fs::path cache_file;
+    for (const auto& entry : fs::directory_iterator(dir_ / "cache"))
+        if (entry.path().extension() == ".zcache") cache_file = entry.path();
+    ASSERT_FALSE(cache_file.empty());
+    // The first record's first two floats (after the 24-byte header and the 16-byte hash).
+    std::string bytes = test::read_file(cache_file);
+    const float nan = std::nanf(""), huge = 1e38f;
+    ASSERT_GT(bytes.size(), 48u);
+    std::memcpy(bytes.data() + 40, &nan, 4);
+    std::memcpy(bytes.data() + 44, &huge, 4);
+    test::write_file(cache_file, bytes);
+    r = run(with_out("damaged"));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("1 damaged entries"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("1 encoded, 3 from cache"), std::string::npos) << r.out;
+    EXPECT_EQ(test::read_file(dir_ / "damaged" / "predictions.csv"), test::read_file(dir_ / "clean" / "predictions.csv"));
+    // The recomputed entry was saved again: a third run encodes nothing and notes nothing.
+    r = run(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err.find("damaged"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("0 encoded, 4 from cache"), std::string::npos) << r.out;
+}
+
+// Issue 14.8: two evals sharing one --cache each rewrote the whole file at the end, so the
+// last to finish dropped the other's entries. Saving now merges under a lock.
+TEST_F(HostileInput, ConcurrentEvalsSharingACacheLoseNothing) {
+    const fs::path first = make_csv_dataset(dir_ / "first.csv", kFirstImages);
+    const fs::path second = make_csv_dataset(dir_ / "second.csv", kSecondImages);
+    std::vector<std::string> all = kFirstImages;
+    all.insert(all.end(), kSecondImages.begin(), kSecondImages.end());
+    const fs::path both = make_csv_dataset(dir_ / "both.csv", all);
+    const std::string cache = (dir_ / "cache").string();
+    auto eval_command = [&](const fs::path& ds, const std::string& log) {
+        return test::shell_quote(test::cli_path().string()) + " eval -q -m " + test::shell_quote(model().string()) +
+               " --dataset " + test::shell_quote("csv:" + ds.string()) + " --cache " + test::shell_quote(cache) +
+               " >" + test::shell_quote((dir_ / log).string()) + " 2>&1";
+    };
+    // Several rounds, each with two processes started together, each round on a fresh cache.
+    for (int round = 0; round < 3; ++round) {
+        fs::remove_all(cache);
+        const std::string both_at_once =
+            "(" + eval_command(first, "a.log") + ") & (" + eval_command(second, "b.log") + ") & wait";
+        ASSERT_EQ(std::system(both_at_once.c_str()), 0);
+        EXPECT_EQ(test::read_file(dir_ / "a.log").find("zeroclip:"), std::string::npos) << test::read_file(dir_ / "a.log");
+        EXPECT_EQ(test::read_file(dir_ / "b.log").find("zeroclip:"), std::string::npos) << test::read_file(dir_ / "b.log");
+        auto r = run({"eval", "-q", "-m", model().string(), "--dataset", "csv:" + both.string(), "--cache", cache});
+        ASSERT_EQ(r.status, 0) << r.err;
+        EXPECT_NE(r.out.find("0 encoded, 8 from cache"), std::string::npos) << "round " << round << ": " << r.out;
+    }
 }

@@ -113,12 +113,16 @@ std::string model_fingerprint(const std::filesystem::path& model_dir);
 class EmbeddingCache {
 public:
     // Loads DIR/<key>.zcache when present (a file of another `dim` or a damaged one throws).
+    // Entries whose checksum or values are wrong are left out (see note()), so they are recomputed.
     EmbeddingCache(const std::filesystem::path& dir, const std::string& key, int dim);
 
     const float* find(const ContentHash& hash) const;  // nullptr when absent
     void add(const ContentHash& hash, const float* embedding);
     // Writes loaded + added entries atomically, creating DIR; does nothing when none was added.
+    // Under a lock, entries that other runs saved meanwhile are merged in, not lost.
     void save() const;
+    // What loading found wrong (damaged entries, an older format), for the user; "" if nothing.
+    const std::string& note() const { return note_; }
 
     int dim() const { return dim_; }
     size_t loaded_size() const { return index_.size(); }
@@ -136,6 +140,7 @@ private:
     std::vector<float> loaded_;
     std::vector<ContentHash> added_hashes_;
     std::vector<float> added_;
+    std::string note_;
 };
 
 // ---------------------------------------------------------------- embedding a dataset

@@ -64,6 +64,7 @@ int run_eval(const EvalOptions& options) {
     if (!options.cache.empty())
         cache = std::make_unique<EmbeddingCache>(options.cache,
                                                  model_fingerprint(model_dir) + "-" + precision_name(clip.model().precision()), dim);
+    if (cache && !cache->note().empty()) std::cerr << "zeroclip: note: " << cache->note() << "\n";
     Progress progress("eval", options.quiet);
     EmbedOptions embed;
     embed.batch_size = options.run.batch_size;
@@ -77,7 +78,6 @@ int run_eval(const EvalOptions& options) {
     DatasetEmbeddings embeddings = embed_dataset(
         dataset, clip.preprocess_config(), dim,
         [&](const float* pixels, int n) { return clip.model().encode_images(pixels, n); }, embed);
-    if (cache) cache->save();
     l2_normalize_rows(embeddings.embeds);
 
     EvalReport report;
@@ -94,7 +94,18 @@ int run_eval(const EvalOptions& options) {
     if (!options.out.empty()) write_report_files(report, options.out);
     if (options.json) std::cout << metrics_json(report) << "\n";
     else print_summary(report, embeddings.encoded, embeddings.from_cache);
-    return report.skipped.empty() ? 0 : 1;
+    // After the results: a cache that cannot be written costs the next run time, not this
+    // run's results.
+    bool cache_saved = true;
+    if (cache) {
+        try {
+            cache->save();
+        } catch (const std::exception& e) {
+            report_error(std::string("warning: embedding cache not saved: ") + e.what());
+            cache_saved = false;
+        }
+    }
+    return report.skipped.empty() && cache_saved ? 0 : 1;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "zeroclip/error.h"
 #include "util/regular_file.h"
+#include "util/json_text.h"
 
 namespace zeroclip {
 
@@ -86,7 +87,7 @@ private:
     }
 
     static std::string describe(const json& field) {
-        std::string text = field.dump();
+        std::string text = json_text(field);
         if (text.size() > 40) text = text.substr(0, 40) + "...";
         return std::string(field.type_name()) + " " + text;
     }
