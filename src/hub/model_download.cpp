@@ -32,8 +32,10 @@ std::set<std::string> shard_files(const std::filesystem::path& index) {
         throw Error(index.string() + ": not a safetensors index (no weight_map object)");
     std::set<std::string> files;
     for (const auto& [tensor, file] : json["weight_map"].items()) {
-        if (!file.is_string() || !hub::is_safe_repo_file(file.get<std::string>()))
-            throw Error(index.string() + ": weight_map[" + tensor + "]: not a file name in the repository");
+        // Shards sit beside the index: the loader reads no other place, so none is fetched.
+        if (!file.is_string() || !hub::is_safe_repo_file(file.get<std::string>()) ||
+            file.get<std::string>().find('/') != std::string::npos)
+            throw Error(index.string() + ": weight_map[" + tensor + "]: not a file name beside the index");
         files.insert(file.get<std::string>());
     }
     if (files.empty()) throw Error(index.string() + ": weight_map is empty");
