@@ -333,3 +333,17 @@ TEST_F(HostileInput, ConcurrentEvalsSharingACacheLoseNothing) {
         EXPECT_NE(r.out.find("0 encoded, 8 from cache"), std::string::npos) << "round " << round << ": " << r.out;
     }
 }
+
+// Issue 14.11: a newline in a file name split a --list row; a dangling symbolic link in a
+// folder was skipped without a word.
+TEST_F(HostileInput, OddNamesKeepOneRowAndDanglingLinksAreReported) {
+    fs::create_directories(dir_ / "imgs");
+    fs::copy_file(image("png_rgb.png"), dir_ / "imgs" / "two\nlines.png");
+    fs::copy_file(image("png_rgb.png"), dir_ / "imgs" / "plain.png");
+    fs::create_symlink(dir_ / "gone.png", dir_ / "imgs" / "dangling.png");
+    auto r = run({"embed", "-m", model().string(), "-o", (dir_ / "e.npy").string(), "--list", (dir_ / "imgs").string()});
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_EQ(r.out, (dir_ / "imgs" / "plain.png").string() + "\n" + (dir_ / "imgs").string() + "/two\\nlines.png\n");
+    EXPECT_NE(r.err.find("dangling.png: dangling symbolic link"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}

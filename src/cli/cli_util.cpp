@@ -6,6 +6,7 @@
 #include "zeroclip/error.h"
 #include "zeroclip/hub.h"
 #include "util/regular_file.h"
+#include "util/one_line.h"
 
 namespace zeroclip::cli {
 
@@ -38,7 +39,7 @@ std::vector<std::string> split_list(const std::string& text) {
     return items;
 }
 
-void report_error(const std::string& message) { std::cerr << "zeroclip: " << message << "\n"; }
+void report_error(const std::string& message) { std::cerr << "zeroclip: " << one_line(message) << "\n"; }
 
 void report_failure(const ImageFailure& failure) { report_error(failure.message); }
 

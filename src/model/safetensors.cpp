@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -182,7 +183,17 @@ SafetensorsHeader parse_safetensors(std::span<const uint8_t> file, const std::st
                     " bytes but only " + std::to_string(file.size() - 8) + " follow");
     }
     const char* text = reinterpret_cast<const char*>(file.data() + 8);
-    const json header = json::parse(text, text + header_len, nullptr, /*allow_exceptions=*/false);
+    // The format forbids a tensor name twice; nlohmann would keep the last one silently.
+    std::set<std::string> names;
+    std::string duplicate;
+    const json::parser_callback_t check_duplicates = [&](int depth, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::key && depth == 1 && duplicate.empty() &&
+            !names.insert(parsed.get<std::string>()).second)
+            duplicate = parsed.get<std::string>();
+        return true;
+    };
+    const json header = json::parse(text, text + header_len, check_duplicates, /*allow_exceptions=*/false);
+    if (!duplicate.empty()) throw Error(name + ": tensor " + printable(duplicate) + " appears twice in the safetensors header");
     if (header.is_discarded()) throw Error(name + ": safetensors header is not valid JSON");
     if (!header.is_object()) throw Error(name + ": safetensors header is not a JSON object");
 
