@@ -30,6 +30,8 @@ struct PreprocessConfig {
 
     // Reads `preprocessor_config.json` (transformers' defaults for absent keys).
     static PreprocessConfig from_file(const std::filesystem::path& json_path);
+    // The same from the file's text; `file` names it in errors.
+    static PreprocessConfig from_json_text(const std::string& text, const std::string& file);
     // From a model directory; falls back to defaults sized by `image_size` when the file is absent.
     static PreprocessConfig from_directory(const std::filesystem::path& model_dir, int image_size);
 };

@@ -1,5 +1,6 @@
 // preprocessor_config.json -> PreprocessConfig, with CLIPImageProcessor's defaults for absent keys.
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -70,11 +71,20 @@ private:
 PreprocessConfig PreprocessConfig::from_file(const std::filesystem::path& json_path) {
     const std::string file = json_path.string();
     require_regular_file(json_path);
-    std::ifstream in(json_path);
+    std::error_code ec;
+    if (std::filesystem::file_size(json_path, ec) > (size_t{16} << 20) && !ec)
+        throw Error(file + ": larger than 16 MiB: not a preprocessor config");
+    std::ifstream in(json_path, std::ios::binary);
     if (!in) throw Error(file + ": cannot open preprocessor config");
+    const std::string text{std::istreambuf_iterator<char>(in), {}};
+    if (in.bad()) throw Error(file + ": read error");
+    return from_json_text(text, file);
+}
+
+PreprocessConfig PreprocessConfig::from_json_text(const std::string& text, const std::string& file) {
     json root;
     try {
-        root = json::parse(in);
+        root = json::parse(text);
     } catch (const json::exception& e) {
         throw Error(file + ": invalid JSON: " + e.what());
     }
