@@ -29,13 +29,8 @@ void print_result(const ZeroShotClassifier& classifier, const Classification& re
         std::cout << classifier.to_json(result) << "\n";
         return;
     }
-<<<<<<< HEAD
     std::cout << one_line(result.image) << "\n";
     for (const auto& p : result.predictions) {
-=======
-    std::cout << one_line(image) << "\n";
-    for (const auto& p : predictions) {
->>>>>>> d2d2cb3 (Tests: kill -9 during embed -o and eval --out; --list escapes control characters, dangling links reported, duplicate safetensors names refused (issue 14.11))
         char score[32];
         std::snprintf(score, sizeof score, "%8.4f", p.score);
         std::cout << "  " << score << "  " << classifier.labels()[p.index] << "\n";
