@@ -17,6 +17,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "zeroclip/zeroclip.h"
+#include "util/json_text.h"
 
 namespace zeroclip::cli {
 
@@ -158,7 +159,7 @@ int run_bench(const BenchOptions& options) {
         result["fraction_of_peak"] = peak.gflop_per_s > 0 ? result["gflop_per_s"].get<double>() / peak.gflop_per_s : 0.0;
     }
     if (options.json) {
-        std::cout << result.dump() << "\n";
+        std::cout << json_text(result) << "\n";
     } else {
         std::cout << options.tower << " tower, " << result["precision"].get<std::string>() << ", batch " << batch << ", "
                   << threads << " threads (" << result["isa"].get<std::string>() << "):\n"
