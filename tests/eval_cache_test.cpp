@@ -200,3 +200,20 @@ TEST_F(EvalCache, ModelFingerprintFollowsWeightsAndPreprocessing) {
 
     EXPECT_THROW(model_fingerprint(dir_), Error);  // no weights
 }
+
+// Two caches opened on the same file before either saved (two runs at once): saving merges,
+// so neither loses the other's entries (issue 14.8).
+TEST_F(EvalCache, SavesMergeWithWhatOthersSavedMeanwhile) {
+    const float a[3] = {1.0f, 2.0f, 3.0f}, b[3] = {-1.0f, 0.5f, 0.25f};
+    EmbeddingCache first(dir_ / "c", "k", 3), second(dir_ / "c", "k", 3);
+    first.add(hash_of("a"), a);
+    second.add(hash_of("b"), b);
+    first.save();
+    second.save();
+    const EmbeddingCache reopened(dir_ / "c", "k", 3);
+    EXPECT_EQ(reopened.loaded_size(), 2u);
+    ASSERT_NE(reopened.find(hash_of("a")), nullptr);
+    ASSERT_NE(reopened.find(hash_of("b")), nullptr);
+    EXPECT_EQ(reopened.find(hash_of("a"))[1], 2.0f);
+    EXPECT_EQ(reopened.find(hash_of("b"))[1], 0.5f);
+}

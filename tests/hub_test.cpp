@@ -11,10 +11,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "hub/cache_layout.h"
 #include "hub/file_download.h"
 #include "hub/sha256.h"
+#include "hub/git_blob_sha1.h"
 #include "hub_test_server.h"
 #include "test_support.h"
 #include "zeroclip/error.h"
@@ -110,6 +112,15 @@ TEST(HubSha256, KnownVectors) {
     EXPECT_EQ(hash.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+// The ETag the Hub gives non-LFS files, against `git hash-object`.
+TEST(HubGitBlobSha1, MatchesGitHashObject) {
+    EXPECT_EQ(zeroclip::hub::git_blob_sha1(""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    EXPECT_EQ(zeroclip::hub::git_blob_sha1("hello"), "b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0");
+    std::string long_text;
+    for (int i = 0; i < 400; ++i) long_text += "abc";
+    EXPECT_EQ(zeroclip::hub::git_blob_sha1(long_text), "7e6e9eb3caf9b257b4c7e837e1480c9bad457f89");
+}
+
 TEST(HubModelId, ParsesLikeHuggingFaceHub) {
     auto id = ModelId::parse("openai/clip-vit-base-patch32");
     ASSERT_TRUE(id);
@@ -120,7 +131,8 @@ TEST(HubModelId, ParsesLikeHuggingFaceHub) {
     EXPECT_EQ(id->revision, "refs/pr/3");
     EXPECT_EQ(id->to_string(), "laion/CLIP-ViT-B-32-laion2B-s34B-b79K@refs/pr/3");
     for (const char* bad : {"clip", "./models/clip", "/abs/path", "a/b/c", "org/-name", "org/na--me", "org/na..me",
-                            "org/name@", "org/name@../x", "org/name@a//b", "~/models/x", "org/name.", ""})
+                            "org/name@", "org/name@../x", "org/name@a//b", "~/models/x", "org/name.", "",
+                            "org/name@a/.", "org/name@./a", "org/name@a/./b", "org/name@."})
         EXPECT_FALSE(ModelId::parse(bad)) << bad;
     EXPECT_EQ(zeroclip::hub::repo_folder_name("openai/clip-vit-base-patch32"), "models--openai--clip-vit-base-patch32");
 }
@@ -187,7 +199,7 @@ TEST_F(HubTest, WritesHuggingFaceHubCacheLayout) {
     EXPECT_EQ(read_file(folder / "blobs" / weights_sha), repo.files.at("model.safetensors").content);
     for (const char* file :
          {"config.json", "vocab.json", "merges.txt", "preprocessor_config.json", "tokenizer_config.json"}) {
-        const std::string etag = sha256_hex(repo.files.at(file).content).substr(0, 40);  // W/"..." stripped
+        const std::string etag = zeroclip::hub::git_blob_sha1(repo.files.at(file).content);  // W/"..." stripped
         EXPECT_EQ(fs::read_symlink(dir / file), fs::path("../../blobs") / etag) << file;
         EXPECT_EQ(read_file(dir / file), repo.files.at(file).content) << file;
     }
@@ -413,7 +425,19 @@ TEST_F(HubTest, UnsafeShardNameIsRefused) {
     repo.files["model.safetensors.index.json"] = {R"({"weight_map": {"a": "../../../../etc/passwd"}})", false};
     hub_.add_repo("test-org/evil", repo);
     const std::string error = error_of([&] { download("test-org/evil"); });
-    EXPECT_NE(error.find("weight_map[a]: not a file name in the repository"), std::string::npos) << error;
+    EXPECT_NE(error.find("weight_map[a]: not a file name beside the index"), std::string::npos) << error;
+}
+
+// Issue 14.11: a shard in a subfolder was downloaded, then refused by the loader.
+TEST_F(HubTest, ShardInSubfolderIsRefusedBeforeDownloading) {
+    auto repo = clip_repo("subfolder");
+    repo.files["model.safetensors.index.json"] = {R"({"weight_map": {"a": "sub/model.safetensors"}})", false};
+    repo.files["sub/model.safetensors"] = {random_bytes(1000, 2), true};
+    repo.files.erase("model.safetensors");
+    hub_.add_repo("test-org/subfolder", repo);
+    const std::string error = error_of([&] { download("test-org/subfolder"); });
+    EXPECT_NE(error.find("weight_map[a]: not a file name beside the index"), std::string::npos) << error;
+    EXPECT_TRUE(hub_.requests_to("/test-org/subfolder/resolve/main/sub").empty());
 }
 
 TEST_F(HubTest, PytorchOnlyRepoSaysToConvert) {
@@ -545,4 +569,105 @@ TEST_F(HubTest, CliDownloadsListsAndRunsModelsByName) {
     EXPECT_NE(typo.err.find("no/such-model: model directory not found, and cannot reach 127.0.0.1:1"),
               std::string::npos)
         << typo.err;
+}
+
+// ---------------------------------------------------------------- faults (issue 14.2, 14.11)
+// For each: nothing wrong is cached, the error names the cause, a rerun succeeds once the
+// server behaves.
+
+namespace {
+
+// No blob of `repo` holds anything but the verified content of one of its files.
+void expect_only_verified_blobs(const fs::path& folder, const FakeHub::Repo& repo) {
+    std::set<std::string> good;
+    for (const auto& [name, file] : repo.files)
+        good.insert(file.lfs ? sha256_hex(file.content) : zeroclip::hub::git_blob_sha1(file.content));
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folder / "blobs", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.ends_with(".incomplete")) continue;  // kept for resuming, never used as a file
+        EXPECT_TRUE(good.count(name)) << "unverified blob " << name;
+    }
+}
+
+}  // namespace
+
+TEST_F(HubTest, WrongContentLengthIsNeverCached) {
+    const auto repo = clip_repo("short");
+    hub_.add_repo("test-org/short", repo);
+    // Announced shorter than the file: the download stops early and the git blob id does not match.
+    hub_.lie_about_git_file_length(-5);
+    std::string error = error_of([&] { download("test-org/short"); });
+    EXPECT_NE(error.find("config.json: corrupted download: git blob sha1"), std::string::npos) << error;
+    EXPECT_EQ(error.find("check the network"), std::string::npos) << error;
+    expect_only_verified_blobs(repo_folder("test-org/short"), repo);
+    // Announced longer: the server never delivers what it announced.
+    hub_.lie_about_git_file_length(50);
+    error = error_of([&] { download("test-org/short"); });
+    EXPECT_NE(error.find("config.json: 127.0.0.1"), std::string::npos) << error;
+    EXPECT_NE(error.find("stopped sending at"), std::string::npos) << error;
+    EXPECT_EQ(error.find("check the network"), std::string::npos) << error;
+    expect_only_verified_blobs(repo_folder("test-org/short"), repo);
+
+    hub_.lie_about_git_file_length(0);
+    const fs::path dir = download("test-org/short");
+    for (const auto& [name, file] : repo.files) EXPECT_EQ(read_file(dir / name), file.content) << name;
+}
+
+TEST_F(HubTest, ServerErrorThenSuccessIsRetried) {
+    const auto repo = clip_repo("flaky500");
+    hub_.add_repo("test-org/flaky500", repo);
+    hub_.fail_cdn_requests(500, 1);
+    const fs::path dir = download("test-org/flaky500");
+    EXPECT_EQ(read_file(dir / "model.safetensors"), repo.files.at("model.safetensors").content);
+    EXPECT_EQ(hub_.requests_to("/cdn/", "GET").size(), 2u);
+}
+
+TEST_F(HubTest, PersistentServerErrorNamesTheStatusAndCachesNothing) {
+    const auto repo = clip_repo("down");
+    hub_.add_repo("test-org/down", repo);
+    hub_.fail_cdn_requests(503, 100);
+    const std::string error = error_of([&] { download("test-org/down"); });
+    EXPECT_NE(error.find("model.safetensors"), std::string::npos) << error;
+    EXPECT_NE(error.find("HTTP 503"), std::string::npos) << error;
+    expect_only_verified_blobs(repo_folder("test-org/down"), repo);
+    hub_.fail_cdn_requests(503, 0);
+    EXPECT_EQ(read_file(download("test-org/down") / "model.safetensors"), repo.files.at("model.safetensors").content);
+}
+
+TEST_F(HubTest, RedirectToFileUrlIsRefused) {
+    const auto repo = clip_repo("fileurl");
+    hub_.add_repo("test-org/fileurl", repo);
+    hub_.redirect_lfs_to("file://");
+    const std::string error = error_of([&] { download("test-org/fileurl"); });
+    EXPECT_NE(error.find("model.safetensors: 127.0.0.1"), std::string::npos) << error;
+    EXPECT_NE(error.find("redirected to 'file:///cdn/"), std::string::npos) << error;
+    EXPECT_NE(error.find("not an http(s) URL"), std::string::npos) << error;
+    EXPECT_EQ(error.find("cannot reach"), std::string::npos) << error;
+    expect_only_verified_blobs(repo_folder("test-org/fileurl"), repo);
+    hub_.redirect_lfs_to("");
+    EXPECT_EQ(read_file(download("test-org/fileurl") / "model.safetensors"),
+              repo.files.at("model.safetensors").content);
+}
+
+TEST_F(HubTest, RedirectToAnotherHost) {
+    auto repo = clip_repo("elsewhere");
+    repo.token = "hf_secret";
+    hub_.add_repo("test-org/elsewhere", repo);
+    options_.token = "hf_secret";
+    // A host that does not answer: the error names it, nothing is cached.
+    const std::string dead = "http://127.0.0.1:" + std::to_string(closed_port());
+    hub_.redirect_lfs_to(dead);
+    const std::string error = error_of([&] { download("test-org/elsewhere"); });
+    EXPECT_NE(error.find("cannot reach " + dead.substr(7)), std::string::npos) << error;
+    expect_only_verified_blobs(repo_folder("test-org/elsewhere"), repo);
+    // Another host that serves the file: downloaded from there, without the token.
+    FakeHub other;
+    other.add_repo("test-org/elsewhere", repo);
+    hub_.redirect_lfs_to(other.endpoint());
+    EXPECT_EQ(read_file(download("test-org/elsewhere") / "model.safetensors"),
+              repo.files.at("model.safetensors").content);
+    const auto gets = other.requests_to("/cdn/", "GET");
+    ASSERT_FALSE(gets.empty());
+    for (const auto& get : gets) EXPECT_EQ(get.headers.count("authorization"), 0u);
 }

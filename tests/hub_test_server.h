@@ -1,7 +1,8 @@
 // A fake Hugging Face Hub on 127.0.0.1 for the hub tests: speaks the resolve protocol the way
 // huggingface.co does (X-Repo-Commit, X-Linked-Etag, X-Linked-Size, ETag, X-Error-Code, 302 to a
 // CDN for LFS files, Range requests there) and can misbehave on demand (gated repos, corrupted
-// bodies, connections dropped midway, slow transfers). Every request is recorded.
+// bodies, connections dropped midway, slow transfers, a wrong Content-Length, 5xx answers,
+// redirects to file:// or another host). Every request is recorded.
 #pragma once
 
 #include <arpa/inet.h>
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "hub/git_blob_sha1.h"
 #include "hub/sha256.h"
 
 namespace zeroclip::test {
@@ -93,6 +95,17 @@ public:
     // The next `times` CDN bodies stop after `bytes` bytes, the connection closed.
     void drop_cdn_bodies_after(size_t bytes, int times) { drop_after_ = bytes, drops_left_ = times; }
     void slow_cdn_bodies(std::chrono::milliseconds per_chunk) { chunk_delay_ms_ = per_chunk.count(); }
+    // Files stored in git (not LFS) are announced `delta` bytes longer (or shorter) than they are,
+    // in the HEAD's and the GET's Content-Length; the body sent is the real one.
+    void lie_about_git_file_length(long delta) { length_lie_ = delta; }
+    // The next `times` CDN GETs are answered with HTTP `status` and an error page.
+    void fail_cdn_requests(int status, int times) { fail_status_ = status, fails_left_ = times; }
+    // LFS files redirect to `location_prefix` + "/cdn/<sha256>" (another host, or a file:// URL)
+    // instead of this server's CDN; "" restores the normal redirect.
+    void redirect_lfs_to(const std::string& location_prefix) {
+        std::lock_guard lock(mutex_);
+        lfs_location_ = location_prefix;
+    }
 
     std::vector<Request> requests() const {
         std::lock_guard lock(mutex_);
@@ -115,7 +128,8 @@ private:
         std::string reason = "OK";
         std::vector<std::pair<std::string, std::string>> headers;
         std::string body;
-        bool cdn = false;  // subject to the corrupt / drop / slow knobs
+        bool cdn = false;       // subject to the corrupt / drop / slow knobs
+        bool git_file = false;  // subject to the length lie
     };
 
     void accept_loop() {
@@ -195,9 +209,12 @@ private:
             if (corrupt_ && !body.empty()) body[body.size() / 2] ^= 0x01;
             if (drops_left_ > 0 && drop_after_ < body.size()) --drops_left_, body_limit = drop_after_;
         }
+        size_t announced = body.size();
+        if (response.git_file) announced = static_cast<size_t>(static_cast<long>(announced) + length_lie_);
+        if (response.git_file && announced < body_limit) body_limit = announced;
         std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " + response.reason + "\r\n";
         for (const auto& [name, value] : response.headers) head += name + ": " + value + "\r\n";
-        head += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+        head += "Content-Length: " + std::to_string(announced) + "\r\nConnection: close\r\n\r\n";
         send_all(client, head.data(), head.size());
         if (request.method == "HEAD") return;
         constexpr size_t kChunk = 16384;
@@ -205,7 +222,7 @@ private:
             send_all(client, body.data() + at, std::min(kChunk, body_limit - at));
             if (chunk_delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(chunk_delay_ms_.load()));
         }
-        if (body_limit < body.size()) ::shutdown(client, SHUT_RDWR);
+        if (body_limit < announced) ::shutdown(client, SHUT_RDWR);
     }
 
     static Response error(int status, const std::string& code, const std::string& commit = "") {
@@ -220,7 +237,17 @@ private:
 
     Response route(const Request& request) {
         std::lock_guard lock(mutex_);
-        if (request.target.rfind("/cdn/", 0) == 0) return cdn(request);
+        if (request.target.rfind("/cdn/", 0) == 0) {
+            if (request.method == "GET" && fails_left_ > 0) {
+                --fails_left_;
+                Response failure;
+                failure.status = fail_status_;
+                failure.reason = "Internal Server Error";
+                failure.body = "<html>server error</html>";
+                return failure;
+            }
+            return cdn(request);
+        }
         const size_t resolve = request.target.find("/resolve/");
         if (resolve == std::string::npos) return error(404, "RepoNotFound");
         const std::string repo_id = request.target.substr(1, resolve - 1);
@@ -254,16 +281,18 @@ private:
             response.status = 302;
             response.reason = "Found";
             // Another host name for the same server: the token must not follow to the CDN.
-            response.headers.push_back(
-                {"Location", "http://localhost:" + std::to_string(port_) + "/cdn/" + sha + "?X-Amz-Signature=fake"});
+            const std::string cdn_host =
+                lfs_location_.empty() ? "http://localhost:" + std::to_string(port_) : lfs_location_;
+            response.headers.push_back({"Location", cdn_host + "/cdn/" + sha + "?X-Amz-Signature=fake"});
             response.headers.push_back({"X-Linked-Etag", "\"" + sha + "\""});
             response.headers.push_back({"X-Linked-Size", std::to_string(entry->second.content.size())});
             response.headers.push_back({"ETag", "\"" + sha.substr(0, 40) + "\""});
             response.body = "Found. Redirecting";
         } else {
             // A weak ETag: clients must strip W/ and the quotes (the git blob id).
-            response.headers.push_back({"ETag", "W/\"" + sha.substr(0, 40) + "\""});
+            response.headers.push_back({"ETag", "W/\"" + hub::git_blob_sha1(entry->second.content) + "\""});
             response.body = entry->second.content;
+            response.git_file = true;
         }
         return response;
     }
@@ -279,6 +308,7 @@ private:
                 const auto range = request.headers.find("range");
                 if (range != request.headers.end() && range->second.rfind("bytes=", 0) == 0) {
                     const size_t from = std::stoul(range->second.substr(6));
+                    if (from >= file.content.size()) return error(416, "InvalidRange");
                     response.status = 206;
                     response.reason = "Partial Content";
                     response.headers.push_back({"Content-Range", "bytes " + std::to_string(from) + "-" +
@@ -304,6 +334,10 @@ private:
     std::atomic<size_t> drop_after_{0};
     std::atomic<int> drops_left_{0};
     std::atomic<long> chunk_delay_ms_{0};
+    std::atomic<long> length_lie_{0};
+    std::atomic<int> fail_status_{500};
+    std::atomic<int> fails_left_{0};
+    std::string lfs_location_;
 };
 
 }  // namespace zeroclip::test

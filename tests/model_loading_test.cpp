@@ -108,6 +108,13 @@ TEST(Safetensors, RejectsMalformedFiles) {
                                   R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)),
                  "overlap");
     expect_error(parse(file_bytes(R"({"a":"F32"})", 0)), "tensor a");
+    // Issue 14.11: a name twice (the format forbids it; the last one used to win silently).
+    expect_error(parse(file_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                  R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)),
+                 "tensor a appears twice");
+    // The same key inside two tensors' entries is no duplicate name.
+    EXPECT_NO_THROW(parse(file_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                     R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8))());
 }
 
 TEST(Safetensors, ConvertsHalfPrecisionAndCopiesUnalignedData) {

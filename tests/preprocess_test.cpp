@@ -51,8 +51,9 @@ TEST(PreprocessConfig, ReadsTransformersFormsAndDefaults) {
         "image_mean": [0.1, 0.2, 0.3], "image_std": 0.5, "resample": 3})"));
     EXPECT_EQ(full.shortest_edge, 336);
     EXPECT_EQ(full.resize_height, 0);
-    EXPECT_EQ(full.crop_height, 320);
-    EXPECT_EQ(full.crop_width, 300);
+    // Without a centre crop transformers ignores crop_size: pixel_values are the resize's size.
+    EXPECT_EQ(full.crop_height, 336);
+    EXPECT_EQ(full.crop_width, 336);
     EXPECT_FALSE(full.do_center_crop);
     EXPECT_FALSE(full.do_normalize);
     EXPECT_TRUE(full.do_resize);

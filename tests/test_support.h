@@ -25,7 +25,11 @@ namespace zeroclip::test {
 
 inline std::filesystem::path source_dir() { return ZEROCLIP_SOURCE_DIR; }
 inline std::filesystem::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
-inline std::filesystem::path cli_path() { return ZEROCLIP_CLI_PATH; }
+// $ZEROCLIP_CLI overrides the program under test (e.g. an older build, to see a regression test fail).
+inline std::filesystem::path cli_path() {
+    const char* env = std::getenv("ZEROCLIP_CLI");
+    return env && *env ? env : ZEROCLIP_CLI_PATH;
+}
 
 // ../shared beside the checkout (or $ZEROCLIP_SHARED); absent on a user's fresh clone.
 inline std::optional<std::filesystem::path> shared_dir() {

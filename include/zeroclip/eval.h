@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -44,6 +45,9 @@ struct Dataset {
     std::vector<std::string> class_names;  // what the prompts say; default: keys with '_' -> ' '
     std::vector<Sample> samples;
     std::vector<RgbImage> images;  // the in-memory images
+    // What reading the dataset skipped (unlistable folders, symbolic link loops, dangling
+    // links): reported like unreadable images, the run goes on.
+    std::vector<ImageFailure> problems;
 };
 
 // Largest number of samples or classes a reader accepts (bounds memory on hostile inputs).
@@ -109,12 +113,16 @@ std::string model_fingerprint(const std::filesystem::path& model_dir);
 class EmbeddingCache {
 public:
     // Loads DIR/<key>.zcache when present (a file of another `dim` or a damaged one throws).
+    // Entries whose checksum or values are wrong are left out (see note()), so they are recomputed.
     EmbeddingCache(const std::filesystem::path& dir, const std::string& key, int dim);
 
     const float* find(const ContentHash& hash) const;  // nullptr when absent
     void add(const ContentHash& hash, const float* embedding);
     // Writes loaded + added entries atomically, creating DIR; does nothing when none was added.
+    // Under a lock, entries that other runs saved meanwhile are merged in, not lost.
     void save() const;
+    // What loading found wrong (damaged entries, an older format), for the user; "" if nothing.
+    const std::string& note() const { return note_; }
 
     int dim() const { return dim_; }
     size_t loaded_size() const { return index_.size(); }
@@ -132,6 +140,7 @@ private:
     std::vector<float> loaded_;
     std::vector<ContentHash> added_hashes_;
     std::vector<float> added_;
+    std::string note_;
 };
 
 // ---------------------------------------------------------------- embedding a dataset
@@ -218,9 +227,9 @@ struct EvalReport {
 std::string metrics_json(const EvalReport& report);
 
 // path,label,top1,p1,...,top5,p5 (RFC 4180 quoting).
-void write_predictions_csv(const EvalReport& report, const std::filesystem::path& file);
+void write_predictions_csv(const EvalReport& report, std::ostream& out);
 // A header row of predicted classes, then one row of counts per true class.
-void write_confusion_csv(const EvalReport& report, const std::filesystem::path& file);
+void write_confusion_csv(const EvalReport& report, std::ostream& out);
 // One self-contained page: metrics table, class distribution, per-class recall and the
 // confusion heatmap as inline SVG; no scripts, no external resources.
 std::string report_html(const EvalReport& report);

@@ -31,13 +31,16 @@ struct EvalSettings {
     std::string model_name;                // recorded in the report
     ImageRunOptions run;
     std::function<void(size_t done, size_t total)> on_progress;  // after each batch
-    FailureHandler on_failure;             // each unreadable image (they are skipped)
+    FailureHandler on_failure;             // each unreadable image or unlistable folder (skipped)
+    std::function<void(const std::string&)> on_note;  // e.g. damaged cache entries recomputed
 };
 
 struct Evaluation {
     EvalReport report;
     size_t encoded = 0;     // images that went through the image tower
     size_t from_cache = 0;  // images whose embedding came from the cache
+    // Set when the embedding cache could not be saved: the results stand, the next run is slower.
+    std::string cache_warning;
 };
 
 // The dataset read first, so that a bad spec, class-name file or template fails before any

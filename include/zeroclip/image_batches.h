@@ -18,8 +18,12 @@ struct ImageFailure {
     ErrorKind kind = ErrorKind::Failure;
 };
 
-// Files stay as given; directories expand recursively to their image files (.jpg .jpeg .png
-// .webp .bmp .gif, any case) in sorted path order. Paths that do not exist become failures.
+// Whether the name ends in an image extension: .jpg .jpeg .png .webp .bmp .gif, any case.
+bool is_image_file_name(const std::filesystem::path& path);
+
+// Files stay as given; directories expand recursively to their image files in sorted path
+// order, each directory once (symbolic link loops are reported, not followed). Paths that do
+// not exist, unlistable folders and dangling links become failures; the rest still expand.
 std::vector<std::filesystem::path> expand_image_paths(const std::vector<std::string>& inputs,
                                                       std::vector<ImageFailure>& failures);
 

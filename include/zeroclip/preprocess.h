@@ -3,6 +3,7 @@
 
 #include <array>
 #include <filesystem>
+#include <string>
 
 #include "zeroclip/image.h"
 
@@ -15,8 +16,11 @@ struct PreprocessConfig {
     int resize_height = 0;     // `size` as {"height", "width"}: resize to exactly that size
     int resize_width = 0;      //   (0 when `size` is a shortest edge)
     bool do_center_crop = true;
-    int crop_height = 224;     // `crop_size` (int or {"height", "width"}); the output size (families
-    int crop_width = 224;      //   that never crop, like SigLIP, set it to the resize size)
+    // The size of pixel_values, which the vision tower takes: `crop_size` (int or {"height",
+    // "width"}); without a centre crop, the resize's size (a shortest edge s gives s x s, the
+    // only size such a resize can give that the tower accepts).
+    int crop_height = 224;
+    int crop_width = 224;
     bool do_rescale = true;
     double rescale_factor = 1.0 / 255.0;
     bool do_normalize = true;
@@ -28,6 +32,10 @@ struct PreprocessConfig {
     // a family passes its own processor's).
     static PreprocessConfig from_file(const std::filesystem::path& json_path);
     static PreprocessConfig from_file(const std::filesystem::path& json_path, const PreprocessConfig& defaults);
+    // The same from the file's text; `file` names it in errors.
+    static PreprocessConfig from_json_text(const std::string& text, const std::string& file);
+    static PreprocessConfig from_json_text(const std::string& text, const std::string& file,
+                                           const PreprocessConfig& defaults);
     // From a model directory; falls back to defaults sized by `image_size` when the file is absent.
     static PreprocessConfig from_directory(const std::filesystem::path& model_dir, int image_size);
 };
@@ -45,5 +53,11 @@ RgbImage resize_and_crop(const RgbImage& image, const PreprocessConfig& config);
 // The uint8 crop as float32 planar CHW: (x * rescale_factor - mean) / std.
 // `out` must hold 3 * crop.height * crop.width floats.
 void to_pixel_values(const RgbImage& crop, const PreprocessConfig& config, float* out);
+
+// resize_and_crop then to_pixel_values into a batch slot of 3 * crop_height * crop_width floats.
+// Throws, naming `source`, when the result has another size (an image that a config without a
+// centre crop resizes to a non-square size): the slot is never overrun.
+void write_pixel_values(const RgbImage& image, const PreprocessConfig& config, const std::string& source,
+                        float* slot);
 
 }  // namespace zeroclip

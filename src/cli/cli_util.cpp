@@ -5,10 +5,13 @@
 
 #include "zeroclip/error.h"
 #include "zeroclip/hub.h"
+#include "util/regular_file.h"
+#include "util/one_line.h"
 
 namespace zeroclip::cli {
 
 std::vector<std::string> read_lines(const std::filesystem::path& path, bool skip_empty) {
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path.string() + ": cannot open");
     std::vector<std::string> lines;
@@ -36,7 +39,7 @@ std::vector<std::string> split_list(const std::string& text) {
     return items;
 }
 
-void report_error(const std::string& message) { std::cerr << "zeroclip: " << message << "\n"; }
+void report_error(const std::string& message) { std::cerr << "zeroclip: " << one_line(message) << "\n"; }
 
 void report_failure(const ImageFailure& failure) { report_error(failure.message); }
 

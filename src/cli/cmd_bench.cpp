@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "models/registry.h"
 #include "zeroclip/zeroclip.h"
+#include "util/json_text.h"
 
 namespace zeroclip::cli {
 
@@ -137,7 +138,7 @@ int run_bench(const BenchOptions& options) {
         result["fraction_of_peak"] = peak.gflop_per_s > 0 ? result["gflop_per_s"].get<double>() / peak.gflop_per_s : 0.0;
     }
     if (options.json) {
-        std::cout << result.dump() << "\n";
+        std::cout << json_text(result) << "\n";
     } else {
         std::cout << options.tower << " tower, " << result["precision"].get<std::string>() << ", batch " << batch << ", "
                   << threads << " threads (" << result["isa"].get<std::string>() << "):\n"

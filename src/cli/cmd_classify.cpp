@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "zeroclip/eval.h"
 #include "zeroclip/zeroclip.h"
+#include "util/one_line.h"
 
 namespace zeroclip::cli {
 
@@ -28,7 +29,7 @@ void print_result(const ZeroShotClassifier& classifier, const Classification& re
         std::cout << classifier.to_json(result) << "\n";
         return;
     }
-    std::cout << result.image << "\n";
+    std::cout << one_line(result.image) << "\n";
     for (const auto& p : result.predictions) {
         char score[32];
         std::snprintf(score, sizeof score, "%8.4f", p.score);

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "util/npy.h"
 #include "zeroclip/zeroclip.h"
+#include "util/one_line.h"
 
 namespace zeroclip::cli {
 
@@ -46,7 +47,7 @@ int run_embed(const EmbedOptions& options) {
     if (options.normalize) l2_normalize_rows(embeds);
     write_npy_f32(options.output, {embeds.rows, embeds.cols}, embeds.data.data());
     if (options.list)
-        for (const auto& name : row_names) std::cout << name << "\n";
+        for (const auto& name : row_names) std::cout << one_line(name) << "\n";
     return status;
 }
 

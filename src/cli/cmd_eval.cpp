@@ -58,6 +58,10 @@ int run_eval(const EvalOptions& options) {
         progress.before_message();
         report_failure(f);
     };
+    settings.on_note = [&](const std::string& note) {
+        progress.before_message();
+        std::cerr << "zeroclip: note: " << note << "\n";
+    };
 
     Clip clip = open_clip(settings.model_dir, options.run);
     const Evaluation result = evaluate(clip, settings);
@@ -65,7 +69,8 @@ int run_eval(const EvalOptions& options) {
     if (!options.out.empty()) write_report_files(report, options.out);
     if (options.json) std::cout << metrics_json(report) << "\n";
     else print_summary(report, result.encoded, result.from_cache);
-    return report.skipped.empty() ? 0 : 1;
+    if (!result.cache_warning.empty()) report_error("warning: " + result.cache_warning);
+    return report.skipped.empty() && result.cache_warning.empty() ? 0 : 1;
 }
 
 }  // namespace

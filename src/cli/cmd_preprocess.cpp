@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "util/npy.h"
 #include "zeroclip/zeroclip.h"
+#include "util/one_line.h"
 
 namespace zeroclip::cli {
 
@@ -40,7 +41,7 @@ int run_preprocess(const PreprocessOptions& options) {
                   {static_cast<int64_t>(rows.size()), 3, preprocess.crop_height, preprocess.crop_width},
                   values.data());
     if (options.list)
-        for (const auto& p : rows) std::cout << p.string() << "\n";
+        for (const auto& p : rows) std::cout << one_line(p.string()) << "\n";
     return failures.empty() ? 0 : 1;
 }
 

@@ -7,6 +7,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "zeroclip/zeroclip.h"
+#include "util/json_text.h"
 
 namespace zeroclip::cli {
 
@@ -27,7 +28,7 @@ int run_tokenize(const TokenizeOptions& options) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& text : texts)
         out.push_back(tokenizer->encode_for_model(text, config.text.max_position_embeddings));
-    std::cout << out.dump() << "\n";
+    std::cout << json_text(out) << "\n";
     return 0;
 }
 

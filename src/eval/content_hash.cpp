@@ -8,6 +8,7 @@
 #include "eval/eval_util.h"
 #include "zeroclip/error.h"
 #include "zeroclip/eval.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -41,6 +42,7 @@ void append_safetensors_fingerprint(std::string& out, const std::filesystem::pat
     if (ec) throw Error(path.string() + ": cannot stat: " + ec.message());
     const auto mtime = std::filesystem::last_write_time(path, ec);
     if (ec) throw Error(path.string() + ": cannot stat: " + ec.message());
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     unsigned char size_bytes[8];
     if (!in || !in.read(reinterpret_cast<char*>(size_bytes), 8))

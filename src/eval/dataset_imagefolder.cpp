@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "eval/eval_util.h"
+#include "util/directory_walk.h"
 #include "zeroclip/error.h"
 #include "zeroclip/eval.h"
 #include "zeroclip/image_batches.h"
@@ -27,17 +28,18 @@ Dataset read_imagefolder(const std::filesystem::path& dir) {
     std::sort(class_dirs.begin(), class_dirs.end());
 
     Dataset dataset;
+    // One walk over all classes: a folder linked into two classes is read once.
+    DirectoryWalk walk(is_image_file_name);
     for (const auto& class_dir : class_dirs) {
         const int label = static_cast<int>(dataset.class_keys.size());
         dataset.class_keys.push_back(class_dir.filename().string());
-        std::vector<ImageFailure> failures;
-        for (auto& path : expand_image_paths({class_dir.string()}, failures)) {
+        for (auto& path : walk.files_under(class_dir)) {
             if (dataset.samples.size() >= kMaxDatasetSamples)
                 throw Error(dir.string() + ": more than " + std::to_string(kMaxDatasetSamples) + " images");
             dataset.samples.push_back({path.string(), path, -1, label});
         }
-        if (!failures.empty()) throw Error(failures.front().message);
     }
+    for (const auto& problem : walk.problems()) dataset.problems.push_back({problem.path, problem.message});
     if (dataset.samples.empty()) throw Error(dir.string() + ": no images in the class folders");
     set_default_class_names(dataset, dir.string());
     return dataset;

@@ -57,9 +57,11 @@ PreparedBatch prepare_batch(const Dataset& dataset, size_t begin, size_t end,
     auto worker = [&] {
         for (size_t i; (i = next.fetch_add(1)) < count;) {
             try {
-                const auto image = load_sample(dataset, dataset.samples[begin + i], cache,
-                                               batch.hashes[i], batch.cached[i]);
-                if (image) to_pixel_values(resize_and_crop(*image, config), config, batch.pixels.data() + i * per_image);
+                const Sample& sample = dataset.samples[begin + i];
+                const auto image = load_sample(dataset, sample, cache, batch.hashes[i], batch.cached[i]);
+                if (image)
+                    write_pixel_values(*image, config, sample.id,
+                                       batch.pixels.data() + i * per_image);
             } catch (const std::exception& e) {
                 batch.errors[i] = e.what();
             }

@@ -5,10 +5,12 @@
 #include <unordered_map>
 
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
 std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path, size_t max_bytes) {
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path.string() + ": cannot open");
     in.seekg(0, std::ios::end);

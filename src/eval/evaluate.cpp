@@ -12,6 +12,8 @@ namespace zeroclip {
 Evaluation evaluate(Clip& clip, const EvalSettings& settings) {
     const auto start = std::chrono::steady_clock::now();
     Dataset dataset = read_dataset(settings.dataset);
+    if (settings.on_failure)
+        for (const auto& problem : dataset.problems) settings.on_failure(problem);
     if (!settings.classnames.empty()) apply_classnames(dataset, settings.classnames);
     limit_samples(dataset, settings.limit);
     std::vector<std::string> templates = settings.templates;
@@ -26,6 +28,7 @@ Evaluation evaluate(Clip& clip, const EvalSettings& settings) {
         cache = std::make_unique<EmbeddingCache>(
             settings.cache_dir, model_fingerprint(settings.model_dir) + "-" + precision_name(clip.model().precision()),
             dim);
+        if (!cache->note().empty() && settings.on_note) settings.on_note(cache->note());
     }
     EmbedOptions embed;
     embed.batch_size = settings.run.batch_size;
@@ -36,7 +39,6 @@ Evaluation evaluate(Clip& clip, const EvalSettings& settings) {
     DatasetEmbeddings embeddings = embed_dataset(
         dataset, clip.preprocess_config(), dim,
         [&](const float* pixels, int n) { return clip.model().encode_images(pixels, n); }, embed);
-    if (cache) cache->save();
     l2_normalize_rows(embeddings.embeds);
 
     Evaluation result;
@@ -47,12 +49,21 @@ Evaluation evaluate(Clip& clip, const EvalSettings& settings) {
     report.class_names = dataset.class_names;
     report.images = score_images(dataset, embeddings, weights, clip.scoring());
     report.metrics = compute_metrics(static_cast<int>(dataset.class_names.size()), report.images);
-    report.skipped = embeddings.skipped;
+    report.skipped = dataset.problems;
+    report.skipped.insert(report.skipped.end(), embeddings.skipped.begin(), embeddings.skipped.end());
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     report.images_per_s =
         embeddings.seconds > 0 ? static_cast<double>(dataset.samples.size()) / embeddings.seconds : 0.0;
     result.encoded = embeddings.encoded;
     result.from_cache = embeddings.from_cache;
+    // Saved last: a cache that cannot be written costs the next run time, not this run's results.
+    if (cache) {
+        try {
+            cache->save();
+        } catch (const std::exception& e) {
+            result.cache_warning = std::string("embedding cache not saved: ") + e.what();
+        }
+    }
     return result;
 }
 

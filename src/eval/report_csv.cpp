@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "util/atomic_file.h"
 #include "zeroclip/eval.h"
 
 namespace zeroclip {
@@ -25,11 +24,9 @@ std::string format_probability(float p) {
 
 }  // namespace
 
-void write_predictions_csv(const EvalReport& report, const std::filesystem::path& file) {
+void write_predictions_csv(const EvalReport& report, std::ostream& out) {
     size_t k = 0;
     for (const auto& image : report.images) k = std::max(k, image.top.size());
-    AtomicFile atomic(file);
-    auto& out = atomic.stream();
     out << "path,label";
     for (size_t j = 1; j <= k; ++j) out << ",top" << j << ",p" << j;
     out << "\n";
@@ -44,13 +41,10 @@ void write_predictions_csv(const EvalReport& report, const std::filesystem::path
         }
         out << "\n";
     }
-    atomic.commit();
 }
 
-void write_confusion_csv(const EvalReport& report, const std::filesystem::path& file) {
+void write_confusion_csv(const EvalReport& report, std::ostream& out) {
     const auto& m = report.metrics;
-    AtomicFile atomic(file);
-    auto& out = atomic.stream();
     out << "true\\predicted";
     for (const auto& name : report.class_names) out << "," << csv_field(name);
     out << "\n";
@@ -59,7 +53,6 @@ void write_confusion_csv(const EvalReport& report, const std::filesystem::path& 
         for (int p = 0; p < m.num_classes; ++p) out << "," << m.confusion[static_cast<size_t>(t) * m.num_classes + p];
         out << "\n";
     }
-    atomic.commit();
 }
 
 }  // namespace zeroclip

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "zeroclip/eval.h"
+#include "util/json_text.h"
 
 namespace zeroclip {
 
@@ -30,7 +31,7 @@ std::string metrics_json(const EvalReport& report) {
         {"images_per_s", report.images_per_s},
     };
     // NaN (undefined recall/precision) is written as null; invalid UTF-8 in names is replaced.
-    return out.dump(2, ' ', false, json::error_handler_t::replace);
+    return json_text(out, 2);
 }
 
 }  // namespace zeroclip

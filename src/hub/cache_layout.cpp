@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
 
 namespace zeroclip::hub {
 
@@ -67,6 +68,7 @@ std::filesystem::path RepoCache::lock_file(const std::string& etag) const {
 
 std::optional<std::string> RepoCache::commit_of(const std::string& revision) const {
     if (is_commit_hash(revision)) return revision;
+    if (!special_file_kind(folder_ / "refs" / revision).empty()) return std::nullopt;
     std::ifstream in(folder_ / "refs" / revision, std::ios::binary);
     if (!in) return std::nullopt;
     std::string commit(256, '\0');

@@ -8,6 +8,7 @@
 #include "hub/cache_layout.h"
 #include "models/registry.h"
 #include "zeroclip/hub.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -20,6 +21,7 @@ bool is_clip_snapshot(const std::filesystem::path& dir) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(config, ec);
     if (ec || size > kMaxConfigBytes) return false;
+    if (!special_file_kind(config).empty()) return false;
     std::ifstream in(config, std::ios::binary);
     const auto json = nlohmann::json::parse(in, nullptr, false);
     if (!json.is_object() || !json.contains("model_type") || !json["model_type"].is_string()) return false;

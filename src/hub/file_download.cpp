@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "hub/file_lock.h"
+#include "hub/git_blob_sha1.h"
 #include "hub/progress_bar.h"
 #include "hub/sha256.h"
 
@@ -16,6 +17,13 @@ namespace {
 
 constexpr int kMaxRedirects = 10;
 constexpr int kResumeAttempts = 5;  // tries without new bytes before a download gives up
+constexpr int kServerErrorAttempts = 3;  // HEAD requests answered 5xx before giving up
+
+bool is_http_url(const std::string& url) { return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0; }
+
+bool is_git_sha1(const std::string& text) {
+    return text.size() == 40 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
 
 // Percent-encoding of a URL path part; `keep_slash` for file paths, not for revisions.
 std::string url_encode(const std::string& text, bool keep_slash) {
@@ -93,8 +101,14 @@ std::optional<RemoteFile> RepoDownloader::describe(const std::string& file) {
     std::string url =
         options_.endpoint + "/" + id_.repo + "/resolve/" + url_encode(revision_, false) + "/" + url_encode(file, true);
     HttpResponse response;
-    for (int hops = 0;; ++hops) {
+    for (int hops = 0, server_errors = 0;; ++hops) {
         response = http_.head(url, auth_headers(url));
+        // A 5xx is the server's passing trouble: asked again after a pause, like a dropped connection.
+        if (response.status >= 500 && ++server_errors < kServerErrorAttempts) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+            --hops;
+            continue;
+        }
         const std::string location = response.header("location");
         // Same-host redirects (a renamed repo) are followed here; others lead to the CDN.
         const bool relative = !location.empty() && location[0] == '/' && location.rfind("//", 0) != 0;
@@ -126,6 +140,9 @@ std::optional<RemoteFile> RepoDownloader::describe(const std::string& file) {
                                                             : response.header("x-linked-size"));
     remote.download_url = redirected ? response.redirect_url : url;
     const std::string where = id_.repo + ": " + file + ": ";
+    if (!is_http_url(remote.download_url))
+        throw Error(where + url_host(url) + " redirected to '" + remote.download_url +
+                    "', which is not an http(s) URL; nothing was downloaded");
     if (remote.commit.empty())
         throw Error(where + "the answer from " + url_host(url) +
                     " has no X-Repo-Commit header: not a Hugging Face Hub? (check HF_ENDPOINT and proxy settings)");
@@ -189,12 +206,23 @@ void RepoDownloader::download_blob(const RemoteFile& remote, const std::string& 
             if (result.disk_write_failed) throw Error(incomplete.string() + ": cannot write (disk full?)");
             const bool progressed = result.file_size > have;
             have = result.file_size;
-            if (result.failure.empty() && result.response.status != 200 && result.response.status != 206)
-                throw Error(where + "HTTP " + std::to_string(result.response.status) + " from " +
-                            url_host(remote.download_url));
-            if (result.failure.empty()) break;
+            const long status = result.response.status;
+            std::string failure = result.failure;
+            // A 5xx from the CDN is retried like a dropped connection; other statuses are final.
+            if (failure.empty() && status >= 500) failure = "HTTP " + std::to_string(status);
+            else if (failure.empty() && status != 200 && status != 206)
+                throw Error(where + "HTTP " + std::to_string(status) + " from " + url_host(remote.download_url));
+            if (failure.empty()) break;
+            if (!result.retryable) throw Error(where + failure + " (from " + url_host(remote.download_url) + ")");
             if (progressed) attempts_left = kResumeAttempts;
-            if (--attempts_left == 0) throw NetworkError(url_host(remote.download_url), result.failure);
+            if (--attempts_left == 0) {
+                // The server answered but never delivered: its fault, not the network's.
+                if (status != 0)
+                    throw Error(where + url_host(remote.download_url) + " stopped sending at " + std::to_string(have) +
+                                " of the " + std::to_string(remote.size) + " bytes announced (" + failure +
+                                "), " + std::to_string(kResumeAttempts) + " times; nothing was cached, try again");
+                throw NetworkError(url_host(remote.download_url), failure);
+            }
             std::this_thread::sleep_for(std::chrono::milliseconds(500));
         }
     }
@@ -211,6 +239,15 @@ void RepoDownloader::download_blob(const RemoteFile& remote, const std::string& 
             std::filesystem::remove(incomplete, ec);
             throw Error(where + "corrupted download: sha256 " + actual + " instead of " + remote.etag +
                         "; nothing was kept, try again");
+        }
+    }
+    // Files kept in git rather than LFS are named by their git blob id: verified the same way.
+    if (is_git_sha1(remote.etag)) {
+        const std::string actual = git_blob_sha1_file(incomplete);
+        if (actual != remote.etag) {
+            std::filesystem::remove(incomplete, ec);
+            throw Error(where + "corrupted download: git blob sha1 " + actual + " instead of " + remote.etag +
+                        " (a wrong Content-Length?); nothing was kept, try again");
         }
     }
     std::filesystem::rename(incomplete, blob, ec);

@@ -162,7 +162,13 @@ HttpClient::GetResult HttpClient::get(const std::string& url, const std::vector<
     result.disk_write_failed = std::fflush(file) != 0 || sink.write_failed;
     if (sink.overflow) result.failure = "the server sent more bytes than announced";
     // An error page is aborted on purpose: its status says what happened, not the abort.
-    else if (code != CURLE_OK && !(sink.started && !sink.accepted))
+    else if (code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_TOO_MANY_REDIRECTS) {
+        char* target = nullptr;
+        curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &target);
+        result.failure = code == CURLE_TOO_MANY_REDIRECTS ? "too many redirects"
+                         : "redirected to " + std::string(target ? target : "a URL") + ", which is not http(s)";
+        result.retryable = false;
+    } else if (code != CURLE_OK && !(sink.started && !sink.accepted))
         result.failure = curl_easy_strerror(code);
     return result;
 }

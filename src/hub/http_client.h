@@ -57,6 +57,7 @@ public:
         HttpResponse response;
         uint64_t file_size = 0;
         std::string failure;  // empty when the transfer completed
+        bool retryable = true;  // false when trying again cannot help (a redirect to file://)
         bool disk_write_failed = false;
     };
     GetResult get(const std::string& url, const std::vector<std::string>& headers, std::FILE* file, uint64_t offset,

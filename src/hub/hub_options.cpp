@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "zeroclip/hub.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -40,6 +41,7 @@ std::string clean_token(std::string token) {
 }
 
 std::string read_token_file(const std::filesystem::path& path) {
+    if (!special_file_kind(path).empty()) return "";
     std::ifstream in(path, std::ios::binary);
     if (!in) return "";
     std::string token(4096, '\0');  // tokens are ~40 characters; never read a huge file

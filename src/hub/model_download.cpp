@@ -7,6 +7,7 @@
 #include "hub/file_download.h"
 #include "models/registry.h"
 #include "zeroclip/hub.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -31,14 +32,17 @@ std::set<std::string> shard_files(const std::filesystem::path& index) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(index, ec);
     if (ec || size > kMaxIndexBytes) throw Error(index.string() + ": missing or larger than 64 MiB");
+    require_regular_file(index);
     std::ifstream in(index, std::ios::binary);
     const auto json = nlohmann::json::parse(in, nullptr, false);
     if (json.is_discarded() || !json.contains("weight_map") || !json["weight_map"].is_object())
         throw Error(index.string() + ": not a safetensors index (no weight_map object)");
     std::set<std::string> files;
     for (const auto& [tensor, file] : json["weight_map"].items()) {
-        if (!file.is_string() || !hub::is_safe_repo_file(file.get<std::string>()))
-            throw Error(index.string() + ": weight_map[" + tensor + "]: not a file name in the repository");
+        // Shards sit beside the index: the loader reads no other place, so none is fetched.
+        if (!file.is_string() || !hub::is_safe_repo_file(file.get<std::string>()) ||
+            file.get<std::string>().find('/') != std::string::npos)
+            throw Error(index.string() + ": weight_map[" + tensor + "]: not a file name beside the index");
         files.insert(file.get<std::string>());
     }
     if (files.empty()) throw Error(index.string() + ": weight_map is empty");

@@ -23,7 +23,10 @@ bool valid_revision(const std::string& revision) {
     if (revision.empty() || revision.size() > 255 || revision.front() == '/' || revision.back() == '/') return false;
     for (char c : revision)
         if (!is_word_char(c) && c != '-' && c != '.' && c != '/') return false;
-    return revision.find("..") == std::string::npos && revision.find("//") == std::string::npos;
+    // No "." or ".." part either: "a/." would name refs/a itself.
+    const std::string parts = "/" + revision + "/";
+    return revision.find("..") == std::string::npos && revision.find("//") == std::string::npos &&
+           parts.find("/./") == std::string::npos;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
 
 namespace zeroclip::hub {
 
@@ -84,6 +85,7 @@ std::string Sha256::hex_digest() {
 }
 
 std::string sha256_file(const std::filesystem::path& path) {
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path.string() + ": cannot open");
     Sha256 hash;

@@ -5,6 +5,7 @@
 #include "image/decoders.h"
 #include "image/image_limits.h"
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -43,6 +44,7 @@ RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name) {
 
 RgbImage read_image(const std::filesystem::path& path) {
     const std::string name = path.string();
+    require_regular_file(path);
     std::error_code ec;
     const std::uintmax_t size = std::filesystem::file_size(path, ec);
     if (ec)

@@ -70,4 +70,18 @@ void to_pixel_values(const RgbImage& crop, const PreprocessConfig& config, float
     }
 }
 
+void write_pixel_values(const RgbImage& image, const PreprocessConfig& config, const std::string& source,
+                        float* slot) {
+    const RgbImage crop = resize_and_crop(image, config);
+    if (crop.width != config.crop_width || crop.height != config.crop_height) {
+        std::string why;
+        if (!config.do_center_crop)
+            why = " (preprocessor_config.json: do_center_crop is false, so the image is not cropped to the model's input)";
+        throw Error(source + ": preprocessed to " + std::to_string(crop.width) + "x" + std::to_string(crop.height) +
+                    " but the model takes " + std::to_string(config.crop_width) + "x" +
+                    std::to_string(config.crop_height) + why);
+    }
+    to_pixel_values(crop, config, slot);
+}
+
 }  // namespace zeroclip

@@ -1,10 +1,12 @@
 // preprocessor_config.json -> PreprocessConfig, with CLIPImageProcessor's defaults for absent keys.
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
 #include "zeroclip/error.h"
 #include "zeroclip/preprocess.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -72,11 +74,26 @@ PreprocessConfig PreprocessConfig::from_file(const std::filesystem::path& json_p
 
 PreprocessConfig PreprocessConfig::from_file(const std::filesystem::path& json_path, const PreprocessConfig& defaults) {
     const std::string file = json_path.string();
-    std::ifstream in(json_path);
+    require_regular_file(json_path);
+    std::error_code ec;
+    if (std::filesystem::file_size(json_path, ec) > (size_t{16} << 20) && !ec)
+        throw Error(file + ": larger than 16 MiB: not a preprocessor config");
+    std::ifstream in(json_path, std::ios::binary);
     if (!in) throw Error(file + ": cannot open preprocessor config");
+    const std::string text{std::istreambuf_iterator<char>(in), {}};
+    if (in.bad()) throw Error(file + ": read error");
+    return from_json_text(text, file, defaults);
+}
+
+PreprocessConfig PreprocessConfig::from_json_text(const std::string& text, const std::string& file) {
+    return from_json_text(text, file, PreprocessConfig{});
+}
+
+PreprocessConfig PreprocessConfig::from_json_text(const std::string& text, const std::string& file,
+                                                  const PreprocessConfig& defaults) {
     json root;
     try {
-        root = json::parse(in);
+        root = json::parse(text);
     } catch (const json::exception& e) {
         throw Error(file + ": invalid JSON: " + e.what());
     }
@@ -112,6 +129,13 @@ PreprocessConfig PreprocessConfig::from_file(const std::filesystem::path& json_p
         } else {
             r.fail("crop_size", "must be an integer or {\"height\": h, \"width\": w}");
         }
+    }
+    // Without a centre crop the resize alone decides the size of pixel_values (transformers
+    // ignores crop_size then).
+    if (!config.do_center_crop && config.do_resize) {
+        const bool exact = config.resize_height > 0;
+        config.crop_height = exact ? config.resize_height : config.shortest_edge;
+        config.crop_width = exact ? config.resize_width : config.shortest_edge;
     }
     if (const json* factor = r.find("rescale_factor")) config.rescale_factor = r.number(*factor, "rescale_factor");
     r.channels("image_mean", config.mean);

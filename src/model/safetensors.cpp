@@ -10,11 +10,13 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -125,6 +127,7 @@ float f16_to_f32(uint16_t h) {
 }
 
 std::string read_small_file(const std::filesystem::path& path, size_t limit) {
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path.string() + ": cannot open");
     std::string text;
@@ -180,7 +183,17 @@ SafetensorsHeader parse_safetensors(std::span<const uint8_t> file, const std::st
                     " bytes but only " + std::to_string(file.size() - 8) + " follow");
     }
     const char* text = reinterpret_cast<const char*>(file.data() + 8);
-    const json header = json::parse(text, text + header_len, nullptr, /*allow_exceptions=*/false);
+    // The format forbids a tensor name twice; nlohmann would keep the last one silently.
+    std::set<std::string> names;
+    std::string duplicate;
+    const json::parser_callback_t check_duplicates = [&](int depth, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::key && depth == 1 && duplicate.empty() &&
+            !names.insert(parsed.get<std::string>()).second)
+            duplicate = parsed.get<std::string>();
+        return true;
+    };
+    const json header = json::parse(text, text + header_len, check_duplicates, /*allow_exceptions=*/false);
+    if (!duplicate.empty()) throw Error(name + ": tensor " + printable(duplicate) + " appears twice in the safetensors header");
     if (header.is_discarded()) throw Error(name + ": safetensors header is not valid JSON");
     if (!header.is_object()) throw Error(name + ": safetensors header is not a JSON object");
 
@@ -210,7 +223,8 @@ SafetensorsHeader parse_safetensors(std::span<const uint8_t> file, const std::st
 class MappedFile {
 public:
     explicit MappedFile(const std::filesystem::path& path) : name_(path.string()) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        // O_NONBLOCK: a FIFO fails the regular-file check below instead of waiting for a writer.
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) throw Error(name_ + ": cannot open: " + std::strerror(errno));
         struct stat st {};
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -11,6 +11,8 @@
 
 #include "models/registry.h"
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
+#include "util/json_text.h"
 
 namespace zeroclip {
 
@@ -86,7 +88,7 @@ private:
     }
 
     static std::string describe(const json& field) {
-        std::string text = field.dump();
+        std::string text = json_text(field);
         if (text.size() > 40) text = text.substr(0, 40) + "...";
         return std::string(field.type_name()) + " " + text;
     }
@@ -208,6 +210,7 @@ ClipConfig ClipConfig::from_json_text(const std::string& json_text, const std::s
 
 ClipConfig ClipConfig::from_file(const std::filesystem::path& json_path) {
     const std::string name = json_path.string();
+    require_regular_file(json_path);
     std::ifstream in(json_path, std::ios::binary);
     if (!in) throw Error(name + ": cannot open");
     std::string text;

@@ -62,10 +62,8 @@ std::vector<float> Clip::pixel_values(const RgbImage& image) const {
 Matrix Clip::embed_images(const std::vector<RgbImage>& images) {
     const size_t per_image = 3 * static_cast<size_t>(preprocess_.crop_height) * preprocess_.crop_width;
     std::vector<float> batch(per_image * images.size());
-    for (size_t i = 0; i < images.size(); ++i) {
-        const std::vector<float> values = pixel_values(images[i]);
-        std::copy(values.begin(), values.end(), batch.begin() + i * per_image);
-    }
+    for (size_t i = 0; i < images.size(); ++i)
+        write_pixel_values(images[i], preprocess_, "image " + std::to_string(i), batch.data() + i * per_image);
     return model_->encode_images(batch.data(), static_cast<int>(images.size()));
 }
 

@@ -8,20 +8,13 @@
 #include <optional>
 #include <thread>
 
+#include "util/directory_walk.h"
 #include "zeroclip/error.h"
 #include "zeroclip/image.h"
 
 namespace zeroclip {
 
 namespace {
-
-bool has_image_extension(const std::filesystem::path& path) {
-    std::string ext = path.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".bmp" ||
-           ext == ".gif";
-}
 
 struct PreparedBatch {
     ImageBatch batch;
@@ -39,8 +32,8 @@ PreparedBatch prepare_batch(const std::vector<std::filesystem::path>& paths, siz
     auto worker = [&] {
         for (size_t i; (i = next.fetch_add(1)) < count;) {
             try {
-                const RgbImage crop = resize_and_crop(read_image(paths[begin + i]), config);
-                to_pixel_values(crop, config, values.data() + i * per_image);
+                write_pixel_values(read_image(paths[begin + i]), config, paths[begin + i].string(),
+                                   values.data() + i * per_image);
             } catch (const Error& e) {
                 errors[i] = e;
             } catch (const std::exception& e) {
@@ -73,6 +66,14 @@ PreparedBatch prepare_batch(const std::vector<std::filesystem::path>& paths, siz
 
 }  // namespace
 
+bool is_image_file_name(const std::filesystem::path& path) {
+    std::string ext = path.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".bmp" ||
+           ext == ".gif";
+}
+
 std::vector<std::filesystem::path> expand_image_paths(const std::vector<std::string>& inputs,
                                                       std::vector<ImageFailure>& failures) {
     std::vector<std::filesystem::path> paths;
@@ -80,15 +81,9 @@ std::vector<std::filesystem::path> expand_image_paths(const std::vector<std::str
         const std::filesystem::path path(input);
         std::error_code ec;
         if (std::filesystem::is_directory(path, ec)) {
-            std::vector<std::filesystem::path> found;
-            for (auto it = std::filesystem::recursive_directory_iterator(
-                     path, std::filesystem::directory_options::follow_directory_symlink, ec);
-                 !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-                if (it->is_regular_file(ec) && has_image_extension(it->path()))
-                    found.push_back(it->path());
-            }
-            if (ec) failures.push_back({path, path.string() + ": cannot list directory: " + ec.message()});
-            std::sort(found.begin(), found.end());
+            DirectoryWalk walk(is_image_file_name);
+            const auto found = walk.files_under(path);
+            for (const auto& problem : walk.problems()) failures.push_back({problem.path, problem.message});
             paths.insert(paths.end(), found.begin(), found.end());
         } else if (std::filesystem::exists(path, ec)) {
             paths.push_back(path);

@@ -2,6 +2,8 @@
 #include "tokenizer/bpe.h"
 
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
+#include "util/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +29,7 @@ std::string read_whole_file(const std::filesystem::path& path) {
     const std::uintmax_t size = std::filesystem::file_size(path, ec);
     if (ec) throw Error("tokenizer: cannot open " + path.string() + ": " + ec.message());
     if (size > kMaxFileBytes) throw Error("tokenizer: " + path.string() + " is too large");
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("tokenizer: cannot open " + path.string());
     std::string data(size_t(size), '\0');
@@ -46,8 +49,8 @@ std::unordered_map<std::string, int32_t> parse_vocab(const std::filesystem::path
     vocab.reserve(json.size());
     for (const auto& [token, id] : json.items()) {
         if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > kMaxTokenId) {
-            throw Error("tokenizer: " + path.string() + ": token " + nlohmann::json(token).dump() +
-                        " has an invalid id " + id.dump());
+            throw Error("tokenizer: " + path.string() + ": token " + json_text(token) +
+                        " has an invalid id " + json_text(id));
         }
         vocab.emplace(token, int32_t(id.get<int64_t>()));
     }
@@ -84,7 +87,7 @@ BytePairEncoder::BytePairEncoder(const std::filesystem::path& vocab_json, const 
         const auto end = token_id(symbol + std::string(kEndOfWord));
         if ((!inner || !end) && !unk) {
             throw Error("tokenizer: " + vocab_json.string() + " lacks byte symbol " +
-                        nlohmann::json(symbol).dump() + " and the unknown token " + std::string(kUnkToken));
+                        json_text(symbol) + " and the unknown token " + std::string(kUnkToken));
         }
         byte_ids_[b] = inner ? *inner : *unk;
         end_byte_ids_[b] = end ? *end : *unk;

@@ -7,6 +7,7 @@
 
 #include "util/atomic_file.h"
 #include "zeroclip/error.h"
+#include "util/regular_file.h"
 
 namespace zeroclip {
 
@@ -48,6 +49,7 @@ void write_npy_f32(const std::filesystem::path& path, const std::vector<int64_t>
 }
 
 NpyArray read_npy_f32(const std::filesystem::path& path) {
+    require_regular_file(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path.string() + ": cannot open");
     char prefix[10];
