@@ -4,6 +4,7 @@
 // latency, so nothing but the multiply-add units limits the loop.
 #include "backend/cpu_peak.h"
 
+#include <type_traits>
 #include <omp.h>
 
 #include <chrono>
@@ -34,9 +35,11 @@ template <typename Vector, typename Lane>
 Lane lane_sum(Vector v) {
     Lane lanes[sizeof(Vector) / sizeof(Lane)];
     __builtin_memcpy(lanes, &v, sizeof lanes);
-    Lane sum = 0;
-    for (Lane lane : lanes) sum += lane;
-    return sum;
+    // Integer lanes are summed unsigned, where wrapping is defined: the value only keeps the loop alive.
+    using Sum = std::conditional_t<std::is_integral_v<Lane>, std::make_unsigned_t<Lane>, Lane>;
+    Sum sum = 0;
+    for (Lane lane : lanes) sum += static_cast<Sum>(lane);
+    return static_cast<Lane>(sum);
 }
 
 // Inputs the compiler cannot see through (so that it cannot fold the chains).
