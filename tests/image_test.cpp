@@ -132,7 +132,8 @@ TEST(ImageErrors, HugeDeclaredDimensionsAreRejectedBeforeAllocating) {
 
 // Every prefix and a few corrupted copies of every fixture either decode or throw zeroclip::Error.
 TEST(ImageErrors, CutAndCorruptedFixturesNeverEscapeAsOtherErrors) {
-    for (const auto& entry : fixture_index()["decode"]) {
+    const auto index = fixture_index();  // named: a range-for over a temporary's member dangles
+    for (const auto& entry : index["decode"]) {
         const std::string file = entry["file"];
         const auto bytes = read_bytes(images_dir() / file);
         for (size_t step = 0; step < 24; ++step) {

@@ -4,6 +4,7 @@
 // latency, so nothing but the multiply-add units limits the loop.
 #include "backend/cpu_peak.h"
 
+#include <type_traits>
 #include <omp.h>
 
 #include <chrono>
@@ -29,14 +30,26 @@ constexpr long kIterations = 100'000'000;  // about 0.2 s at 3.5 GHz for one ins
 // Each function returns its chains' sum, stored here so that the compiler cannot drop the loops.
 volatile float chains_result;
 
+// The type a lane sum is kept in: unsigned for integer lanes (wraps, defined), the lane type otherwise.
+template <typename T, bool = std::is_integral_v<T>>
+struct WrappingSum {
+    using type = T;
+};
+template <typename T>
+struct WrappingSum<T, true> {
+    using type = std::make_unsigned_t<T>;
+};
+
 // Sums a vector's lanes (GCC 12's _mm512_reduce_* intrinsics trip -Wuninitialized).
 template <typename Vector, typename Lane>
 Lane lane_sum(Vector v) {
     Lane lanes[sizeof(Vector) / sizeof(Lane)];
     __builtin_memcpy(lanes, &v, sizeof lanes);
-    Lane sum = 0;
-    for (Lane lane : lanes) sum += lane;
-    return sum;
+    // Integer lanes are summed unsigned, where wrapping is defined: the value only keeps the loop alive.
+    using Sum = typename WrappingSum<Lane>::type;
+    Sum sum = 0;
+    for (Lane lane : lanes) sum += static_cast<Sum>(lane);
+    return static_cast<Lane>(sum);
 }
 
 // Inputs the compiler cannot see through (so that it cannot fold the chains).
