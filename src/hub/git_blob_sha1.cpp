@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "util/regular_file.h"
+#include "hub/hash_file.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip::hub {
@@ -83,12 +84,7 @@ std::string git_blob_sha1_file(const std::filesystem::path& path) {
     Sha1 hash;
     const std::string header = "blob " + std::to_string(size);
     hash.update(header.c_str(), header.size() + 1);
-    std::vector<char> chunk(1 << 20);
-    while (in) {
-        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-        hash.update(chunk.data(), static_cast<size_t>(in.gcount()));
-    }
-    if (in.bad()) throw Error(path.string() + ": read error");
+    feed_stream(in, hash, path);
     return hash.hex_digest();
 }
 

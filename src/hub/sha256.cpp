@@ -4,6 +4,7 @@
 #include <fstream>
 #include <vector>
 
+#include "hub/hash_file.h"
 #include "zeroclip/error.h"
 #include "util/regular_file.h"
 
@@ -89,12 +90,7 @@ std::string sha256_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path.string() + ": cannot open");
     Sha256 hash;
-    std::vector<char> chunk(1 << 20);
-    while (in) {
-        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-        hash.update(chunk.data(), static_cast<size_t>(in.gcount()));
-    }
-    if (in.bad()) throw Error(path.string() + ": read error");
+    feed_stream(in, hash, path);
     return hash.hex_digest();
 }
 
