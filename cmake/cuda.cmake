@@ -1,4 +1,9 @@
-# cuda.cmake - the optional CUDA backend (src/cuda/*.cu): cuBLASLt matmuls and our own kernels.
+# cuda.cmake - the CUDA backend (src/backend/cuda/): cuBLASLt matmuls and our own kernels.
+#
+# Three libraries, linked one way only: zeroclip_cuda_host (plain C++: launch shapes, bf16
+# conversion; always built, so that the tests check them without a GPU), zeroclip_cuda (the
+# backend, when CUDA is enabled; it links zeroclip_cuda_host and never the core library), and the
+# core zeroclip, which links zeroclip_cuda and registers its cuda_backend_factory().
 #
 # ZEROCLIP_CUDA=AUTO builds it when a CUDA compiler is found, ON requires one, OFF never builds it.
 # The runtime is linked statically, so a CUDA build still starts on a machine without a driver or
@@ -6,6 +11,11 @@
 
 set(ZEROCLIP_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO (when nvcc is found), ON or OFF")
 set_property(CACHE ZEROCLIP_CUDA PROPERTY STRINGS AUTO ON OFF)
+
+file(GLOB ZEROCLIP_CUDA_HOST_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/backend/cuda/*.cpp)
+add_library(zeroclip_cuda_host STATIC ${ZEROCLIP_CUDA_HOST_SOURCES})
+target_include_directories(zeroclip_cuda_host PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+set_target_properties(zeroclip_cuda_host PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 set(ZEROCLIP_CUDA_ENABLED OFF)
 if(NOT ZEROCLIP_CUDA STREQUAL "OFF")
@@ -36,19 +46,18 @@ if(ZEROCLIP_CUDA_ENABLED)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   find_package(CUDAToolkit REQUIRED)
 
-  file(GLOB ZEROCLIP_CUDA_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/cuda/*.cu)
+  file(GLOB ZEROCLIP_CUDA_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/backend/cuda/*.cu)
   add_library(zeroclip_cuda STATIC ${ZEROCLIP_CUDA_SOURCES})
   # The directory's host flags (-march=native, -ffp-contract=off) are not nvcc flags.
   set_property(TARGET zeroclip_cuda PROPERTY COMPILE_OPTIONS "")
   target_compile_options(zeroclip_cuda PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
-  target_include_directories(zeroclip_cuda PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_include_directories(zeroclip_cuda PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
   set_target_properties(zeroclip_cuda PROPERTIES POSITION_INDEPENDENT_CODE ON CUDA_RUNTIME_LIBRARY Static)
-  target_link_libraries(zeroclip_cuda PUBLIC CUDA::cublasLt CUDA::cudart_static)
+  target_link_libraries(zeroclip_cuda PUBLIC CUDA::cublasLt CUDA::cudart_static PRIVATE zeroclip_cuda_host)
 
-  # The CUDA model uses the library's loaders and the library dispatches to it: CMake repeats the
-  # two static archives on the link line to resolve the cycle.
-  target_link_libraries(zeroclip_cuda PRIVATE zeroclip)
+  # One way: the core registers the backend (src/backend/registry.cpp); the backend knows only
+  # the interface header (src/backend/backend.h).
   target_link_libraries(zeroclip PRIVATE zeroclip_cuda)
   target_compile_definitions(zeroclip PUBLIC ZEROCLIP_HAVE_CUDA)
   message(STATUS "zeroclip: CUDA backend ON (architectures ${CMAKE_CUDA_ARCHITECTURES})")

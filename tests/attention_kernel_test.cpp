@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "backend/cpu_kernels.h"
+#include "backend/cpu/cpu_kernels.h"
 #include "test_support.h"
 
 namespace {

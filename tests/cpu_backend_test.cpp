@@ -45,13 +45,13 @@ TEST_P(CpuBackendTest, MlpBlockIsNormThenLinearsWithResidual) {
     const auto gamma = random_values(s.k, 1.0f, 2), beta = random_values(s.k, 0.1f, 3);
     const auto w1 = random_values(size_t(s.n) * s.k, 0.2f, 4), b1 = random_values(s.n, 0.1f, 5);
     const auto w2 = random_values(size_t(s.k) * s.n, 0.2f, 6), b2 = random_values(s.k, 0.1f, 7);
-    const LayerNormParams norm{gamma.data(), beta.data(), 1e-5f};
+    const LayerNorm norm{host_tensor(gamma.data(), 1, s.k), host_tensor(beta.data(), 1, s.k), 1e-5f};
 
-    auto backend = make_cpu_backend(1, precision);
+    auto backend = make_backend(Device::Cpu, precision, 1);
     auto fc1 = backend->prepare_linear(w1.data(), b1.data(), s.n, s.k);
     auto fc2 = backend->prepare_linear(w2.data(), b2.data(), s.k, s.n);
     std::vector<float> fused = x0;
-    backend->mlp_block(fused.data(), s.m, norm, *fc1, PostOp::Gelu, *fc2);
+    backend->mlp_block(host_tensor(fused.data(), s.m, s.k), norm, *fc1, PostOp::Gelu, *fc2);
 
     // Independent: the same block in double.
     std::vector<double> expected(x0.begin(), x0.end());
@@ -80,9 +80,10 @@ TEST_P(CpuBackendTest, MlpBlockIsNormThenLinearsWithResidual) {
     // Fusing changes nothing: layer_norm, linear, linear gives the same bits in fp32 and int8
     // (and in bf16, where the norm and fc1 round to bf16 exactly as the separate conversion does).
     std::vector<float> unfused = x0, normed(x0.size()), hidden(size_t(s.m) * s.n);
-    backend->layer_norm(unfused.data(), s.m, s.k, norm, normed.data());
-    backend->linear(normed.data(), s.m, *fc1, hidden.data(), PostOp::Gelu);
-    backend->linear(hidden.data(), s.m, *fc2, unfused.data(), PostOp::None, true);
+    backend->layer_norm(host_tensor(unfused.data(), s.m, s.k), norm, host_tensor(normed.data(), s.m, s.k));
+    backend->linear(host_tensor(normed.data(), s.m, s.k), *fc1, host_tensor(hidden.data(), s.m, s.n), PostOp::Gelu);
+    backend->linear(host_tensor(hidden.data(), s.m, s.n), *fc2, host_tensor(unfused.data(), s.m, s.k), PostOp::None,
+                    true);
     EXPECT_EQ(fused, unfused);
 }
 
@@ -92,14 +93,14 @@ TEST_P(CpuBackendTest, NormLinearIsLayerNormThenLinear) {
     const auto x = random_values(size_t(s.m) * s.k, 2.0f, 11);
     const auto gamma = random_values(s.k, 1.0f, 12), beta = random_values(s.k, 0.1f, 13);
     const auto w = random_values(size_t(s.n) * s.k, 0.2f, 14), b = random_values(s.n, 0.1f, 15);
-    const LayerNormParams norm{gamma.data(), beta.data(), 1e-5f};
+    const LayerNorm norm{host_tensor(gamma.data(), 1, s.k), host_tensor(beta.data(), 1, s.k), 1e-5f};
 
-    auto backend = make_cpu_backend(1, precision);
+    auto backend = make_backend(Device::Cpu, precision, 1);
     auto linear = backend->prepare_linear(w.data(), b.data(), s.n, s.k);
     std::vector<float> fused(size_t(s.m) * s.n), normed(x.size()), unfused(fused.size());
-    backend->norm_linear(x.data(), s.m, norm, *linear, fused.data());
-    backend->layer_norm(x.data(), s.m, s.k, norm, normed.data());
-    backend->linear(normed.data(), s.m, *linear, unfused.data());
+    backend->norm_linear(host_tensor(x.data(), s.m, s.k), norm, *linear, host_tensor(fused.data(), s.m, s.n));
+    backend->layer_norm(host_tensor(x.data(), s.m, s.k), norm, host_tensor(normed.data(), s.m, s.k));
+    backend->linear(host_tensor(normed.data(), s.m, s.k), *linear, host_tensor(unfused.data(), s.m, s.n));
     EXPECT_EQ(fused, unfused);
 
     std::vector<double> expected(fused.size());
@@ -122,10 +123,10 @@ TEST_P(CpuBackendTest, LargestProductsDoNotSaturate) {
     const int m = 4, k = 256, n = 8;
     std::vector<float> x(size_t(m) * k, 2.0f), w(size_t(n) * k, 0.5f);
     for (int i = 0; i < k; ++i) x[i] = -2.0f;  // one row at the bottom of the range, to set a zero point
-    auto backend = make_cpu_backend(1, precision);
+    auto backend = make_backend(Device::Cpu, precision, 1);
     auto linear = backend->prepare_linear(w.data(), nullptr, n, k);
     std::vector<float> y(size_t(m) * n);
-    backend->linear(x.data(), m, *linear, y.data());
+    backend->linear(host_tensor(x.data(), m, k), *linear, host_tensor(y.data(), m, n));
     for (int r = 0; r < m; ++r) {
         for (int o = 0; o < n; ++o) EXPECT_NEAR(y[size_t(r) * n + o], (r == 0 ? -1.0 : 1.0) * k, tolerance(precision) * k) << r;
     }

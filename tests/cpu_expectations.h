@@ -1,4 +1,4 @@
-// What the tests expect this CPU to run, worked out independently of src/backend/cpu_isa.cpp:
+// What the tests expect this CPU to run, worked out independently of src/backend/cpu/cpu_isa.cpp:
 // straight from GCC's CPU detection and the ISA cap in the test's environment, so that the suite
 // holds on any x86-64 CPU and under ZEROCLIP_MAX_CPU_ISA / ONEDNN_MAX_CPU_ISA (the capped ctest run).
 #pragma once

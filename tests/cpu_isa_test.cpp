@@ -1,8 +1,8 @@
-// The one place that decides the ISA (src/backend/cpu_isa.h) against GCC's own CPU detection and
+// The one place that decides the ISA (src/backend/cpu/cpu_isa.h) against GCC's own CPU detection and
 // the cap in the environment (tests/cpu_expectations.h), so that both ctest runs check it.
 #include <gtest/gtest.h>
 
-#include "backend/cpu_isa.h"
+#include "backend/cpu/cpu_isa.h"
 #include "cpu_expectations.h"
 
 namespace zeroclip {

@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cuda/bf16.h"
-#include "cuda/cuda_clip_model.h"
-#include "cuda/cuda_launch.h"
+#include "backend/cuda/bf16.h"
+#include "backend/backend.h"
+#include "backend/cuda/cuda_launch.h"
 #include "test_support.h"
 #include "util/npy.h"
 #include "zeroclip/error.h"
@@ -89,8 +89,8 @@ TEST(CudaHost, RowAndElementwiseLaunchShapes) {
 }
 
 TEST(CudaHost, DeviceSelection) {
-    const CudaProbe none{0, "CUDA driver version is insufficient for CUDA runtime version"};
-    const CudaProbe two{2, ""};
+    const DeviceProbe none{0, "CUDA driver version is insufficient for CUDA runtime version"};
+    const DeviceProbe two{2, ""};
     EXPECT_EQ(select_device(Device::Cpu, Precision::Fp32, none), Device::Cpu);
     EXPECT_EQ(select_device(Device::Cpu, Precision::Fp32, two), Device::Cpu);
     EXPECT_EQ(select_device(Device::Auto, Precision::Fp32, none), Device::Cpu);
@@ -109,7 +109,7 @@ TEST(CudaHost, DeviceSelection) {
 }
 
 TEST(CudaHost, ProbeReportsWhyThereIsNoGpu) {
-    const CudaProbe probe = probe_cuda();  // must not crash without a driver
+    const DeviceProbe probe = probe_cuda();  // must not crash without a driver
     EXPECT_GE(probe.device_count, 0);
     EXPECT_EQ(cuda_device_available(), probe.device_count > 0);
     if (probe.device_count == 0) {
@@ -128,7 +128,8 @@ TEST(CudaHost, LoadingWithoutGpuIsAOneLineError) {
         ModelOptions options;
         options.precision = precision;
         try {
-            load_cuda_clip_model(fixture_model("clip-f32-quickgelu"), options);
+            options.device = Device::Cuda;
+            ClipModel::load(fixture_model("clip-f32-quickgelu"), options);
             ADD_FAILURE() << "loaded without a GPU";
         } catch (const Error& e) {
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
@@ -137,7 +138,13 @@ TEST(CudaHost, LoadingWithoutGpuIsAOneLineError) {
     }
     ModelOptions int8;
     int8.precision = Precision::Int8;
-    EXPECT_THROW(load_cuda_clip_model(fixture_model("clip-f32-quickgelu"), int8), Error);
+    int8.device = Device::Cuda;
+    EXPECT_THROW(ClipModel::load(fixture_model("clip-f32-quickgelu"), int8), Error);
+    // The one place that settles precisions: CUDA runs fp32 and bf16, never int8.
+    std::string note;
+    EXPECT_EQ(effective_precision(Device::Cuda, Precision::Bf16, note), Precision::Bf16);
+    EXPECT_TRUE(note.empty());
+    EXPECT_THROW(effective_precision(Device::Cuda, Precision::Int8, note), Error);
 }
 
 TEST(CudaHost, CliDeviceOption) {
@@ -192,7 +199,7 @@ TEST_P(CudaConformance, Fp32MatchesTransformers) {
     ZEROCLIP_REQUIRE_SHARED(shared);
     const auto golden = read_json(shared / "conformance" / ("golden-" + GetParam() + ".json"));
     const fs::path dir = shared / "conformance" / "models" / GetParam();
-    auto model = load_cuda_clip_model(dir, gpu_options(Precision::Fp32));
+    auto model = ClipModel::load(dir, gpu_options(Precision::Fp32));
 
     const auto ids = golden["input_ids"].get<std::vector<std::vector<int32_t>>>();
     const Matrix text_embeds = model->encode_texts(ids);
@@ -245,7 +252,7 @@ TEST_P(CudaFixture, AgreesWithTheCpu) {
     const Matrix cpu_text = cpu->encode_texts(ids), cpu_image = cpu->encode_images(pixels.data.data(), n);
 
     for (Precision precision : {Precision::Fp32, Precision::Bf16}) {
-        auto gpu = load_cuda_clip_model(dir, gpu_options(precision));
+        auto gpu = ClipModel::load(dir, gpu_options(precision));
         const Agreement text = compare(gpu->encode_texts(ids), cpu_text);
         const Agreement image = compare(gpu->encode_images(pixels.data.data(), n), cpu_image);
         const bool fp32 = precision == Precision::Fp32;
@@ -267,7 +274,7 @@ INSTANTIATE_TEST_SUITE_P(Models, CudaFixture,
 // Many sequences of many lengths in one call: chunking, sorting and padding on the GPU.
 TEST(CudaModel, LargeTextBatchMatchesSingles) {
     ZEROCLIP_REQUIRE_GPU();
-    auto gpu = load_cuda_clip_model(fixture_model("clip-f32-quickgelu"), gpu_options(Precision::Fp32));
+    auto gpu = ClipModel::load(fixture_model("clip-f32-quickgelu"), gpu_options(Precision::Fp32));
     const int vocab = gpu->config().text.vocab_size;
     std::vector<std::vector<int32_t>> ids;
     for (int i = 0; i < 300; ++i) {

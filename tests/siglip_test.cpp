@@ -228,12 +228,14 @@ TEST(SiglipFixture, ClassifyPrintsIndependentProbabilities) {
     std::filesystem::remove(err);
 }
 
-// The packed-weight, tokenizer and label caches are CLIP's: a SigLIP model with the cache on
-// writes nothing there and computes exactly what it computes with the cache off.
-TEST(SiglipFixture, CacheOnWritesNothingAndChangesNoNumber) {
+// SigLIP's towers keep their packed weights (and the label embeddings) in the cache as CLIP's do:
+// the first run writes one file per tower and the labels, the second maps them, and neither
+// changes a number against the cache off.
+TEST(SiglipFixture, CacheKeepsPackedTowersAndChangesNoNumber) {
     const auto dir = std::filesystem::temp_directory_path() / ("zeroclip-siglip-cache-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     const auto image = read_image(test::fixtures_dir() / "images" / "jpeg_baseline.jpg");
+    std::vector<std::string> notes;
     const auto run = [&](const CacheOptions& cache) {
         ModelOptions options;
         options.cache = cache;
@@ -243,12 +245,20 @@ TEST(SiglipFixture, CacheOnWritesNothingAndChangesNoNumber) {
     };
     CacheOptions on;
     on.dir = dir;
+    on.note = [&](const std::string& note) { notes.push_back(note); };
     CacheOptions off;
     off.enabled = false;
-    const Matrix cached = run(on), again = run(on), plain = run(off);
+    const Matrix plain = run(off), cached = run(on);
+    const auto written = list_cache(dir);
+    std::vector<std::string> kinds;
+    for (const CacheEntry& e : written) kinds.push_back(e.kind + (e.kind == "weights" ? e.description.substr(0, 6) : ""));
+    std::sort(kinds.begin(), kinds.end());
+    EXPECT_EQ(kinds, (std::vector<std::string>{"labels", "weightstext t", "weightsvision"}));
+    const Matrix again = run(on);
     EXPECT_EQ(cached.data, plain.data);
     EXPECT_EQ(again.data, plain.data);
-    EXPECT_TRUE(list_cache(dir).empty());
+    EXPECT_EQ(list_cache(dir).size(), written.size());
+    EXPECT_TRUE(notes.empty()) << notes.front();
     std::filesystem::remove_all(dir);
 }
 

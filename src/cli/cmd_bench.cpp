@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backend/cpu_peak.h"
+#include "backend/cpu/cpu_peak.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "models/registry.h"

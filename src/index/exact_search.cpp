@@ -1,7 +1,7 @@
 // Exact search: one pass over every vector, bandwidth-bound, a top-k heap per thread.
 #include "index/exact_search.h"
 
-#include "backend/cpu_isa.h"
+#include "backend/cpu/cpu_isa.h"
 
 #include <immintrin.h>
 

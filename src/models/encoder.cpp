@@ -44,13 +44,28 @@ std::unique_ptr<LinearWeights> prepare_linear(Backend& backend, const LinearTens
     return backend.prepare_linear(t.weight, t.bias, t.out_features, t.in_features);
 }
 
+LayerNorm prepare_layer_norm(Backend& backend, const LayerNormWeights& w, int n, float eps) {
+    return backend.layer_norm_constant(w.weight, w.bias, n, eps);
+}
+
+std::vector<PreparedEncoderLayer> prepare_encoder_norms(Backend& backend, const std::vector<EncoderLayerWeights>& layers,
+                                                        int hidden, float eps) {
+    std::vector<PreparedEncoderLayer> result(layers.size());
+    for (size_t i = 0; i < layers.size(); ++i) {
+        result[i].layer_norm1 = prepare_layer_norm(backend, layers[i].layer_norm1, hidden, eps);
+        result[i].layer_norm2 = prepare_layer_norm(backend, layers[i].layer_norm2, hidden, eps);
+    }
+    return result;
+}
+
 std::vector<PreparedEncoderLayer> prepare_encoder_layers(Backend& backend,
-                                                         const std::vector<EncoderLayerWeights>& layers) {
-    std::vector<PreparedEncoderLayer> result;
+                                                         const std::vector<EncoderLayerWeights>& layers, int hidden,
+                                                         float eps) {
+    std::vector<PreparedEncoderLayer> result = prepare_encoder_norms(backend, layers, hidden, eps);
     std::vector<float> qkv_weight;  // reused: the backend packs its own copy
-    for (const EncoderLayerWeights& w : layers) {
-        PreparedEncoderLayer& layer = result.emplace_back();
-        layer.weights = &w;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const EncoderLayerWeights& w = layers[i];
+        PreparedEncoderLayer& layer = result[i];
         layer.qkv = prepare_linear(backend, stacked_qkv(w, qkv_weight));
         layer.out_proj = prepare_linear(backend, w.out_proj);
         layer.fc1 = prepare_linear(backend, w.fc1);
@@ -59,42 +74,37 @@ std::vector<PreparedEncoderLayer> prepare_encoder_layers(Backend& backend,
     return result;
 }
 
-void gather_rows(std::vector<float>& matrix, const std::vector<int>& rows, int width) {
-    for (size_t i = 0; i < rows.size(); ++i) {
-        if (size_t(rows[i]) == i) continue;
-        std::copy_n(matrix.data() + size_t(rows[i]) * width, width, matrix.data() + i * width);
-    }
-}
-
 double encoder_flops(int seq, int hidden, int intermediate, int layers) {
     const double per_layer = 2.0 * seq * (4.0 * hidden * hidden + 2.0 * hidden * intermediate)  // linear
                              + 4.0 * double(seq) * seq * hidden;                                 // attention
     return layers * per_layer;
 }
 
-void TransformerEncoder::run(Backend& backend, const std::vector<PreparedEncoderLayer>& layers,
-                             const EncoderShape& s, int batch, int seq, const int* lengths, bool causal,
-                             const std::vector<int>& pooled, std::vector<float>& hidden) {
-    const int rows = batch * seq;
-    qkv_.resize(size_t(rows) * 3 * s.hidden);
-    attended_.resize(size_t(rows) * s.hidden);
+Tensor TransformerEncoder::run(Backend& backend, const std::vector<PreparedEncoderLayer>& layers,
+                               const EncoderShape& s, int batch, int seq, const Tensor* lengths, bool causal,
+                               const Tensor* pooled, const Tensor& hidden) {
+    const int64_t rows = int64_t(batch) * seq;
+    const TensorType type = backend.compute_type();
+    const Tensor qkv = backend.reserve(qkv_, rows, 3 * s.hidden, type);
+    const Tensor attended = backend.reserve(attended_, rows, s.hidden, type);
     const PostOp activation = post_op_for(s.activation);
+    Tensor x = hidden;
     for (size_t l = 0; l < layers.size(); ++l) {
         const PreparedEncoderLayer& layer = layers[l];
-        const EncoderLayerWeights& w = *layer.weights;
-        backend.norm_linear(hidden.data(), rows, norm_params(w.layer_norm1, s.eps), *layer.qkv, qkv_.data());
-        backend.attention(qkv_.data(), batch, seq, s.heads, s.hidden / s.heads, lengths, causal,
-                          attended_.data());
-        int out_rows = rows;
-        if (l + 1 == layers.size() && !pooled.empty()) {
-            out_rows = static_cast<int>(pooled.size());
-            gather_rows(hidden, pooled, s.hidden);
-            gather_rows(attended_, pooled, s.hidden);
+        backend.norm_linear(x, layer.layer_norm1, *layer.qkv, qkv);
+        backend.attention(qkv, batch, seq, s.heads, s.hidden / s.heads, lengths, causal, attended);
+        Tensor attention_out = attended;
+        if (l + 1 == layers.size() && pooled) {
+            const Tensor gathered = backend.reserve(pooled_hidden_, pooled->rows, s.hidden);
+            attention_out = backend.reserve(pooled_attended_, pooled->rows, s.hidden, type);
+            backend.gather_rows(x, *pooled, gathered);
+            backend.gather_rows(attended, *pooled, attention_out);
+            x = gathered;
         }
-        backend.linear(attended_.data(), out_rows, *layer.out_proj, hidden.data(), PostOp::None, true);
-        backend.mlp_block(hidden.data(), out_rows, norm_params(w.layer_norm2, s.eps), *layer.fc1, activation,
-                          *layer.fc2);
+        backend.linear(attention_out, *layer.out_proj, x, PostOp::None, true);
+        backend.mlp_block(x, layer.layer_norm2, *layer.fc1, activation, *layer.fc2);
     }
+    return x;
 }
 
 }  // namespace zeroclip

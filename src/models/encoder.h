@@ -1,6 +1,6 @@
 // encoder.h - the pre-LN transformer encoder that CLIP's and SigLIP's towers share
 // (transformers' CLIPEncoderLayer / SiglipEncoderLayer: x += attn(ln1(x)); x += mlp(ln2(x))),
-// its weights as Hugging Face names them, and its run over a compute Backend.
+// its weights as Hugging Face names them, and its run over any Backend.
 #pragma once
 
 #include <memory>
@@ -42,41 +42,46 @@ struct EncoderShape {
     float eps;
 };
 
-// One layer's linear layers in the backend's form.
+// One layer in the backend's form: its layer norms as backend constants, its linear layers
+// prepared (packed, or uploaded).
 struct PreparedEncoderLayer {
-    const EncoderLayerWeights* weights;
+    LayerNorm layer_norm1, layer_norm2;
     std::unique_ptr<LinearWeights> qkv, out_proj, fc1, fc2;
 };
 
 std::unique_ptr<LinearWeights> prepare_linear(Backend& backend, const LinearTensor& t);
+
+// A LayerNorm's parameters as backend constants.
+LayerNorm prepare_layer_norm(Backend& backend, const LayerNormWeights& w, int n, float eps);
+
+// Every layer's layer norms (the linear layers are left for prepare_encoder_layers, or for the
+// packed-weight cache to fill).
+std::vector<PreparedEncoderLayer> prepare_encoder_norms(Backend& backend, const std::vector<EncoderLayerWeights>& layers,
+                                                        int hidden, float eps);
+
+// Every layer, linear layers included.
 std::vector<PreparedEncoderLayer> prepare_encoder_layers(Backend& backend,
-                                                         const std::vector<EncoderLayerWeights>& layers);
-
-inline LayerNormParams norm_params(const LayerNormWeights& w, float eps) { return {w.weight, w.bias, eps}; }
-
-// Moves rows[i] of a [*, width] matrix to row i, in place (rows ascending, so rows[i] >= i).
-void gather_rows(std::vector<float>& matrix, const std::vector<int>& rows, int width);
+                                                         const std::vector<EncoderLayerWeights>& layers, int hidden,
+                                                         float eps);
 
 // Multiply-adds x 2 of one encoder pass over `seq` tokens, as a plain implementation
 // (transformers, ONNX Runtime) computes it: the work benchmarks quote throughput against.
 double encoder_flops(int seq, int hidden, int intermediate, int layers);
 
-// Runs the layers over `hidden` ([batch * seq, shape.hidden]); keeps its scratch buffers between
-// calls. Not thread-safe (the towers serialise their calls).
+// Runs the layers over `hidden` ([batch * seq, shape.hidden] float32, in place); keeps its scratch
+// buffers between calls. Not thread-safe (the towers serialise their calls).
 class TransformerEncoder {
 public:
-    // Only the rows listed in `pooled` (ascending) are read afterwards, so the last layer runs its
-    // out-projection and MLP on those rows alone (three quarters of its matmul work would
-    // otherwise go to rows nobody reads); on return, hidden's first pooled.size() rows hold them,
-    // in order. An empty `pooled` keeps every row. Keys at positions >= lengths[b] (when lengths
-    // is not null) and, when `causal`, keys after the query are masked out. Configs have at least
-    // one layer.
-    void run(Backend& backend, const std::vector<PreparedEncoderLayer>& layers, const EncoderShape& shape,
-             int batch, int seq, const int* lengths, bool causal, const std::vector<int>& pooled,
-             std::vector<float>& hidden);
+    // When `pooled` (I32 [n, 1], row indices) is given, only those rows are read afterwards, so
+    // the last layer runs its out-projection and MLP on those rows alone (three quarters of its
+    // matmul work would otherwise go to rows nobody reads) and the result holds them, in order;
+    // otherwise the result is `hidden`. Keys at positions >= lengths[b] (I32, when not null) and,
+    // when `causal`, keys after the query are masked out. Configs have at least one layer.
+    Tensor run(Backend& backend, const std::vector<PreparedEncoderLayer>& layers, const EncoderShape& shape,
+               int batch, int seq, const Tensor* lengths, bool causal, const Tensor* pooled, const Tensor& hidden);
 
 private:
-    std::vector<float> qkv_, attended_;
+    Buffer qkv_, attended_, pooled_hidden_, pooled_attended_;
 };
 
 }  // namespace zeroclip

@@ -1,4 +1,5 @@
-// ClipModel: CLIP's vision and text towers (transformers' CLIPModel) over a compute Backend.
+// ClipModel: CLIP's vision and text towers (transformers' CLIPModel), written once over the
+// Backend interface: the same code runs on the CPU and on a GPU.
 #include <algorithm>
 #include <cmath>
 #include <mutex>
@@ -9,7 +10,7 @@
 #include "models/clip/clip_family.h"
 #include "models/clip/clip_weights.h"
 #include "models/encoder.h"
-#include "model/packed_tower_cache.h"
+#include "models/packed_tower_cache.h"
 #include "zeroclip/eval.h"  // model_fingerprint
 #include "zeroclip/error.h"
 #include "zeroclip/model.h"
@@ -18,32 +19,30 @@ namespace zeroclip {
 
 namespace {
 
-// Rows (sequences x positions) run through the encoder at once: bounds activation memory.
-constexpr int64_t kTokensPerBatch = 4096;
-
-// One tower's linear layers in the backend's form. Prepared on the tower's first use (a run
-// that embeds only images never reads, packs or maps the text tower, and vice versa): mapped
+// One tower in the backend's form. Prepared on the tower's first use (a run that embeds only
+// images never reads, packs or maps the text tower, and vice versa): its linear layers mapped
 // from the packed-weight cache, or packed and then written there.
 struct PreparedTower {
     std::unique_ptr<MappedCacheFile> cached;  // the cache file whose blocks the layers use
     std::vector<PreparedEncoderLayer> layers;
     std::unique_ptr<LinearWeights> projection, patch_embedding;
+    LayerNorm pre_layernorm, final_layer_norm;  // pre_layernorm: vision only
+    Tensor token_embedding, class_embedding, position_embedding;
     bool ready = false;
 };
 
-class OnednnClipModel final : public ClipModel {
+class ClipTowers final : public ClipModel {
 public:
-    OnednnClipModel(ClipConfig config, ClipWeights weights, std::unique_ptr<Backend> backend,
-                    PackedTowerCache cache)
+    ClipTowers(ClipConfig config, ClipWeights weights, std::unique_ptr<Backend> backend, PackedTowerCache cache)
         : config_(std::move(config)),
           weights_(std::move(weights)),
           backend_(std::move(backend)),
           cache_(std::move(cache)) {}
 
-    const CacheOptions* cache() const override { return cache_.enabled() ? &cache_.options() : nullptr; }
+    const CacheOptions* cache() const override { return cache_.usable(*backend_) ? &cache_.options() : nullptr; }
 
     std::string text_tower_key() const override {
-        return cache_.enabled() ? cache_.tower_key("text", *backend_) : std::string();
+        return cache_.usable(*backend_) ? cache_.tower_key("text", *backend_) : std::string();
     }
 
     const ClipConfig& config() const override { return config_; }
@@ -61,26 +60,37 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         const PreparedTower& tower = vision_tower();
         const VisionConfig& vc = config_.vision;
-        const int grid = vc.image_size / vc.patch_size;
-        const int seq = grid * grid + 1;
-        const int64_t image_floats = int64_t(vc.num_channels) * vc.image_size * vc.image_size;
-        const int per_batch = static_cast<int>(std::max<int64_t>(1, kTokensPerBatch / seq));
+        const int grid = vc.image_size / vc.patch_size, patches = grid * grid, seq = patches + 1;
+        const int hidden = vc.hidden_size, dim = config_.projection_dim;
+        const int patch_len = vc.num_channels * vc.patch_size * vc.patch_size;
+        const int image_floats = vc.num_channels * vc.image_size * vc.image_size;
+        const int per_batch = static_cast<int>(std::max<int64_t>(1, backend_->rows_per_pass() / seq));
+        const EncoderShape shape{hidden, vc.intermediate_size, vc.num_attention_heads, vc.hidden_act,
+                                 vc.layer_norm_eps};
+        Backend& b = *backend_;
 
-        Matrix result{n, config_.projection_dim, std::vector<float>(size_t(n) * config_.projection_dim)};
+        Matrix result{n, dim, std::vector<float>(size_t(n) * dim)};
+        // Pooled output: the class token (position 0) of each image.
+        std::vector<int32_t> pooled_rows(std::min(per_batch, n));
+        for (size_t i = 0; i < pooled_rows.size(); ++i) pooled_rows[i] = static_cast<int32_t>(i) * seq;
         for (int first = 0; first < n; first += per_batch) {
             const int count = std::min(per_batch, n - first);
-            embed_images(pixel_values + first * image_floats, count, *tower.patch_embedding);
-            const EncoderShape shape{vc.hidden_size, vc.intermediate_size, vc.num_attention_heads,
-                                     vc.hidden_act, vc.layer_norm_eps};
-            const VisionTowerWeights& w = weights_.vision;
-            backend_->layer_norm(hidden_.data(), count * seq, vc.hidden_size,
-                                 norm_params(w.pre_layernorm, vc.layer_norm_eps), hidden_.data());
-            // Pooled output: the class token (position 0) of each image.
-            std::vector<int> pooled(count);
-            for (int i = 0; i < count; ++i) pooled[i] = i * seq;
-            encoder_.run(*backend_, tower.layers, shape, count, seq, nullptr, false, pooled, hidden_);
-            project(count, w.post_layernorm, vc.layer_norm_eps, *tower.projection,
-                    result.row(first));
+            const Tensor pixels = b.input(pixel_values + size_t(first) * image_floats, count, image_floats,
+                                          TensorType::F32, pixels_);
+            // The stride-`patch` convolution is a matmul over flattened (channel, y, x) patches.
+            const Tensor patch_rows = b.reserve(patch_rows_, int64_t(count) * patches, patch_len);
+            b.patchify(pixels, vc.num_channels, vc.image_size, vc.patch_size, patch_rows);
+            const Tensor patch_out = b.reserve(patch_out_, int64_t(count) * patches, hidden);
+            b.linear(patch_rows, *tower.patch_embedding, patch_out);
+            const Tensor x = b.reserve(hidden_, int64_t(count) * seq, hidden);
+            b.embed_patches(patch_out, &tower.class_embedding, tower.position_embedding, count, seq, x);
+            b.layer_norm(x, tower.pre_layernorm, x);
+            const Tensor pooled = b.input(pooled_rows.data(), count, 1, TensorType::I32, indices_);
+            const Tensor last = encoder_.run(b, tower.layers, shape, count, seq, nullptr, false, &pooled, x);
+            float* out_rows = result.row(first);
+            const Tensor out = b.output(out_rows, count, dim, output_);
+            b.norm_linear(last, tower.final_layer_norm, *tower.projection, out);
+            b.fetch_output(out, out_rows);
         }
         return result;
     }
@@ -91,6 +101,10 @@ public:
         for (int i = 0; i < n; ++i) validate_token_ids(config_.text, token_ids[i], i);
         std::lock_guard<std::mutex> lock(mutex_);
         const PreparedTower& tower = text_tower();
+        const int dim = config_.projection_dim;
+        const EncoderShape shape{tc.hidden_size, tc.intermediate_size, tc.num_attention_heads, tc.hidden_act,
+                                 tc.layer_norm_eps};
+        Backend& b = *backend_;
 
         // Longest first, so that each batch pads to a length close to its members'.
         std::vector<int> order(n);
@@ -98,28 +112,34 @@ public:
         std::stable_sort(order.begin(), order.end(),
                          [&](int a, int b) { return token_ids[a].size() > token_ids[b].size(); });
 
-        Matrix result{n, config_.projection_dim, std::vector<float>(size_t(n) * config_.projection_dim)};
+        Matrix result{n, dim, std::vector<float>(size_t(n) * dim)};
         std::vector<float> projected;
+        std::vector<int32_t> ids, lengths, pooled_rows;
         for (int first = 0; first < n;) {
             const int seq = static_cast<int>(token_ids[order[first]].size());
-            const int count = static_cast<int>(std::min<int64_t>(std::max<int64_t>(1, kTokensPerBatch / seq), n - first));
-            std::vector<int> lengths(count), pooled(count);
-            embed_texts(token_ids, order.data() + first, count, seq);
+            const int count = static_cast<int>(
+                std::min<int64_t>(std::max<int64_t>(1, b.rows_per_pass() / seq), n - first));
+            ids.assign(size_t(count) * seq, -1);  // padding: zero rows
+            lengths.resize(count);
+            pooled_rows.resize(count);
             for (int i = 0; i < count; ++i) {
-                const auto& ids = token_ids[order[first + i]];
-                lengths[i] = static_cast<int>(ids.size());
-                pooled[i] = i * seq + pooled_position(config_.text, ids);
+                const auto& sequence = token_ids[order[first + i]];
+                std::copy(sequence.begin(), sequence.end(), ids.begin() + size_t(i) * seq);
+                lengths[i] = static_cast<int32_t>(sequence.size());
+                pooled_rows[i] = i * seq + pooled_position(config_.text, sequence);
             }
-            const EncoderShape shape{tc.hidden_size, tc.intermediate_size, tc.num_attention_heads,
-                                     tc.hidden_act, tc.layer_norm_eps};
-            encoder_.run(*backend_, tower.layers, shape, count, seq, lengths.data(), true, pooled, hidden_);
-            projected.resize(size_t(count) * config_.projection_dim);
-            project(count, weights_.text.final_layer_norm, tc.layer_norm_eps, *tower.projection,
-                    projected.data());
-            for (int i = 0; i < count; ++i) {
-                std::copy_n(projected.data() + size_t(i) * config_.projection_dim, config_.projection_dim,
-                            result.row(order[first + i]));
-            }
+            const Tensor id_tensor = b.input(ids.data(), int64_t(count) * seq, 1, TensorType::I32, ids_);
+            const Tensor length_tensor = b.input(lengths.data(), count, 1, TensorType::I32, lengths_);
+            const Tensor pooled = b.input(pooled_rows.data(), count, 1, TensorType::I32, indices_);
+            const Tensor x = b.reserve(hidden_, int64_t(count) * seq, tc.hidden_size);
+            b.embed_tokens(id_tensor, tower.token_embedding, tower.position_embedding, seq, x);
+            const Tensor last = encoder_.run(b, tower.layers, shape, count, seq, &length_tensor, true, &pooled, x);
+            projected.resize(size_t(count) * dim);
+            const Tensor out = b.output(projected.data(), count, dim, output_);
+            b.norm_linear(last, tower.final_layer_norm, *tower.projection, out);
+            b.fetch_output(out, projected.data());
+            for (int i = 0; i < count; ++i)
+                std::copy_n(projected.data() + size_t(i) * dim, dim, result.row(order[first + i]));
             first += count;
         }
         return result;
@@ -141,24 +161,56 @@ private:
     void prepare_tower(const std::string& name, PreparedTower& tower) {
         const bool text = name == "text";
         std::unique_ptr<MappedCacheFile> file = cache_.open(name, *backend_);
-        if (text) weights_.load_text(!file);
-        else weights_.load_vision(!file);
-        std::vector<LinearSlot> slots = linear_slots(text, tower);
-        if (file && !cache_.adopt(*file, *backend_, slots)) {
+        load_weights(text, !file);
+        if (file && !cache_.adopt(*file, *backend_, linear_slots(text, tower))) {
             cache_.note_rebuilt(name, "packed differently");
             file.reset();
-            if (text) weights_.load_text(true);
-            else weights_.load_vision(true);
-            slots = linear_slots(text, tower);
+            load_weights(text, true);
         }
-        tower.cached = file ? std::move(file) : cache_.pack(name, *backend_, slots);
+        tower.cached = file ? std::move(file) : cache_.pack(name, *backend_, linear_slots(text, tower));
+        prepare_constants(text, tower);
         tower.ready = true;
+    }
+
+    void load_weights(bool text, bool linear_weights) {
+        if (text) weights_.load_text(linear_weights);
+        else weights_.load_vision(linear_weights);
+    }
+
+    // The tower's layer norms and embeddings as backend constants.
+    void prepare_constants(bool text, PreparedTower& tower) {
+        Backend& b = *backend_;
+        if (text) {
+            const TextConfig& tc = config_.text;
+            const TextTowerWeights& w = weights_.text;
+            const auto norms = prepare_encoder_norms(b, w.layers, tc.hidden_size, tc.layer_norm_eps);
+            adopt_norms(norms, tower);
+            tower.final_layer_norm = prepare_layer_norm(b, w.final_layer_norm, tc.hidden_size, tc.layer_norm_eps);
+            tower.token_embedding = b.constant(w.token_embedding, tc.vocab_size, tc.hidden_size);
+            tower.position_embedding = b.constant(w.position_embedding, tc.max_position_embeddings, tc.hidden_size);
+            return;
+        }
+        const VisionConfig& vc = config_.vision;
+        const VisionTowerWeights& w = weights_.vision;
+        const int grid = vc.image_size / vc.patch_size;
+        adopt_norms(prepare_encoder_norms(b, w.layers, vc.hidden_size, vc.layer_norm_eps), tower);
+        tower.pre_layernorm = prepare_layer_norm(b, w.pre_layernorm, vc.hidden_size, vc.layer_norm_eps);
+        tower.final_layer_norm = prepare_layer_norm(b, w.post_layernorm, vc.hidden_size, vc.layer_norm_eps);
+        tower.class_embedding = b.constant(w.class_embedding, 1, vc.hidden_size);
+        tower.position_embedding = b.constant(w.position_embedding, grid * grid + 1, vc.hidden_size);
+    }
+
+    static void adopt_norms(const std::vector<PreparedEncoderLayer>& norms, PreparedTower& tower) {
+        tower.layers.resize(norms.size());
+        for (size_t i = 0; i < norms.size(); ++i) {
+            tower.layers[i].layer_norm1 = norms[i].layer_norm1;
+            tower.layers[i].layer_norm2 = norms[i].layer_norm2;
+        }
     }
 
     // The tower's linear layers in a fixed order (the cache file's), pointing at `tower`.
     std::vector<LinearSlot> linear_slots(bool text, PreparedTower& tower) {
         const auto& layers = text ? weights_.text.layers : weights_.vision.layers;
-        tower.layers.clear();
         tower.layers.resize(layers.size());
         std::vector<LinearSlot> slots;
         const auto add = [&](const LinearTensor& t, std::unique_ptr<LinearWeights>& target) {
@@ -167,7 +219,6 @@ private:
         for (size_t i = 0; i < layers.size(); ++i) {
             const EncoderLayerWeights& w = layers[i];
             PreparedEncoderLayer& layer = tower.layers[i];
-            layer.weights = &w;
             slots.push_back({w.qkv_bias.data(), 3 * w.q_proj.out_features, w.q_proj.in_features, nullptr, &w,
                              &layer.qkv});
             add(w.out_proj, layer.out_proj);
@@ -179,67 +230,6 @@ private:
         return slots;
     }
 
-    // hidden_ = [class, patches] + position embeddings, for `count` images.
-    void embed_images(const float* pixels, int count, const LinearWeights& patch_embedding) {
-        const VisionConfig& vc = config_.vision;
-        const VisionTowerWeights& w = weights_.vision;
-        const int patch = vc.patch_size, grid = vc.image_size / patch, size = vc.image_size;
-        const int patches = grid * grid, seq = patches + 1, hidden = vc.hidden_size;
-        const int patch_len = vc.num_channels * patch * patch;
-
-        // The stride-`patch` convolution is a matmul over flattened (channel, y, x) patches.
-        scratch_.resize(size_t(count) * patches * patch_len);
-        for (int b = 0; b < count; ++b) {
-            const float* image = pixels + size_t(b) * vc.num_channels * size * size;
-            for (int py = 0; py < grid; ++py) {
-                for (int px = 0; px < grid; ++px) {
-                    float* row = scratch_.data() + (size_t(b) * patches + py * grid + px) * patch_len;
-                    for (int c = 0; c < vc.num_channels; ++c) {
-                        for (int y = 0; y < patch; ++y) {
-                            const float* src = image + (size_t(c) * size + py * patch + y) * size + px * patch;
-                            std::copy_n(src, patch, row + (c * patch + y) * patch);
-                        }
-                    }
-                }
-            }
-        }
-        patch_out_.resize(size_t(count) * patches * hidden);
-        backend_->linear(scratch_.data(), count * patches, patch_embedding, patch_out_.data());
-
-        hidden_.resize(size_t(count) * seq * hidden);
-        for (int b = 0; b < count; ++b) {
-            for (int t = 0; t < seq; ++t) {
-                const float* src = t == 0 ? w.class_embedding
-                                          : patch_out_.data() + (size_t(b) * patches + t - 1) * hidden;
-                const float* pos = w.position_embedding + size_t(t) * hidden;
-                float* dst = hidden_.data() + (size_t(b) * seq + t) * hidden;
-                for (int i = 0; i < hidden; ++i) dst[i] = src[i] + pos[i];
-            }
-        }
-    }
-
-    // hidden_ = token + position embeddings, padded with zero rows to `seq` positions.
-    void embed_texts(const std::vector<std::vector<int32_t>>& token_ids, const int* indices, int count,
-                     int seq) {
-        const int hidden = config_.text.hidden_size;
-        const TextTowerWeights& w = weights_.text;
-        hidden_.assign(size_t(count) * seq * hidden, 0.0f);
-        for (int b = 0; b < count; ++b) {
-            const auto& ids = token_ids[indices[b]];
-            for (size_t t = 0; t < ids.size(); ++t) {
-                const float* token = w.token_embedding + size_t(ids[t]) * hidden;
-                const float* pos = w.position_embedding + t * hidden;
-                float* dst = hidden_.data() + (size_t(b) * seq + t) * hidden;
-                for (int i = 0; i < hidden; ++i) dst[i] = token[i] + pos[i];
-            }
-        }
-    }
-
-    // out[i] = projection(layer_norm(hidden_[i])) for the first `count` rows (the pooled tokens).
-    void project(int count, const LayerNormWeights& norm, float eps, const LinearWeights& projection, float* out) {
-        backend_->norm_linear(hidden_.data(), count, norm_params(norm, eps), projection, out);
-    }
-
     ClipConfig config_;
     ClipWeights weights_;
     std::unique_ptr<Backend> backend_;
@@ -247,7 +237,7 @@ private:
     std::mutex mutex_;  // encode calls share the towers' preparation and the buffers below
     PreparedTower text_, vision_;
     TransformerEncoder encoder_;
-    std::vector<float> hidden_, scratch_, patch_out_;
+    Buffer pixels_, patch_rows_, patch_out_, hidden_, ids_, lengths_, indices_, output_;
 };
 
 }  // namespace
@@ -259,7 +249,7 @@ std::unique_ptr<ClipModel> load_clip_towers(const std::filesystem::path& model_d
     if (cache.enabled)
         model_key = std::string("zeroclip ") + ZEROCLIP_VERSION + "\nmodel " + model_fingerprint(model_dir);
     PackedTowerCache tower_cache(std::move(cache), std::move(model_key), std::filesystem::absolute(model_dir).string());
-    return std::make_unique<OnednnClipModel>(std::move(config), std::move(weights), std::move(backend),
+    return std::make_unique<ClipTowers>(std::move(config), std::move(weights), std::move(backend),
                                              std::move(tower_cache));
 }
 

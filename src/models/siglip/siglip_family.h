@@ -21,8 +21,7 @@ ClipConfig siglip_default_config();
 // file or a key is absent.
 PreprocessConfig load_siglip_preprocess(const std::filesystem::path& model_dir, int image_size);
 
-// SiglipModel's towers over `backend` (siglip_model.cpp). They pack their weights on every load:
-// the packed-weight cache is CLIP's only so far, so `cache` is unused.
+// SiglipModel's towers over `backend`, their packed weights kept in `cache` (siglip_model.cpp).
 std::unique_ptr<ClipModel> load_siglip_towers(const std::filesystem::path& model_dir, ClipConfig config,
                                               std::unique_ptr<Backend> backend, CacheOptions cache);
 

@@ -1,4 +1,4 @@
-// The CPU backend: oneDNN matmul for every linear layer, in float32, bfloat16 or int8; layer norm and
+// The CPU backend: tensors are plain float32 host memory; oneDNN matmul for every linear layer, in float32, bfloat16 or int8; layer norm and
 // attention are the vectorised loops of cpu_kernels.cpp (attention's products are tiny per head:
 // 50x64x50 for ViT-B/32, where batched oneDNN matmuls ran at a tenth of peak). oneDNN and those
 // loops share one OpenMP thread team.
@@ -16,21 +16,13 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backend/backend.h"
-#include "backend/cpu_isa.h"
-#include "backend/cpu_kernels.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_isa.h"
+#include "backend/cpu/cpu_kernels.h"
 #include "util/memory_pages.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
-
-PostOp post_op_for(Activation activation) {
-    switch (activation) {
-    case Activation::QuickGelu: return PostOp::QuickGelu;
-    case Activation::Gelu: return PostOp::Gelu;
-    case Activation::GeluTanh: return PostOp::GeluTanh;
-    }
-    return PostOp::None;
-}
 
 namespace {
 
@@ -75,19 +67,47 @@ constexpr size_t kMaxCachedPrimitives = 512;
 // The row count weights are packed for; oneDNN's blocked weight layout depends on k and n only.
 constexpr int64_t kPackRows = 1024;
 
+// Rows per encoder pass: bounds activation memory (and keeps the CLIP figures where they were).
+constexpr int64_t kRowsPerPass = 4096;
+
+// Host memory, 64-byte aligned (a cache line; what AVX-512 loads like).
+class HostMemory : public DeviceMemory {
+public:
+    explicit HostMemory(size_t size) {
+        bytes = size;
+        data = size ? std::aligned_alloc(64, (size + 63) / 64 * 64) : nullptr;
+        if (size && !data) throw Error("CPU backend: out of memory allocating " + std::to_string(size) + " bytes");
+    }
+    ~HostMemory() override { std::free(data); }
+};
+
 class CpuBackend : public Backend {
 public:
-    CpuBackend(int threads, Precision precision, std::string precision_note)
+    explicit CpuBackend(const BackendSettings& settings)
         : engine_(dnnl::engine::kind::cpu, 0),
           stream_(engine_),
-          threads_(threads),
-          precision_(precision),
-          precision_note_(std::move(precision_note)),
-          unsigned_source_(precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512Core)),
-          weight_levels_(precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512CoreVnni) &&
+          threads_(settings.threads),
+          precision_(settings.precision),
+          precision_note_(settings.precision_note),
+          unsigned_source_(settings.precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512Core)),
+          weight_levels_(settings.precision == Precision::Int8 && !cpu_has(CpuIsa::Avx512CoreVnni) &&
                                  !cpu_has(CpuIsa::Avx2Vnni)
                              ? 64.0f
                              : 127.0f) {}
+
+    std::string name() const override { return "cpu"; }
+    bool host_memory() const override { return true; }
+    TensorType compute_type() const override { return TensorType::F32; }  // bf16 / int8 conversions happen per matmul
+    int64_t rows_per_pass() const override { return kRowsPerPass; }
+
+    std::unique_ptr<DeviceMemory> allocate(size_t bytes) override { return std::make_unique<HostMemory>(bytes); }
+    void upload(const void* host, const Tensor& dst) override {
+        if (host != dst.data) std::memcpy(dst.data, host, dst.bytes());
+    }
+    void download(const Tensor& src, void* host) override {
+        if (host != src.data) std::memcpy(host, src.data, src.bytes());
+    }
+    Tensor constant(const float* host, int64_t rows, int cols) override { return host_tensor(host, rows, cols); }
 
     std::unique_ptr<LinearWeights> prepare_linear(const float* weight, const float* bias,
                                                   int out_features, int in_features) override {
@@ -104,29 +124,33 @@ public:
         return w;
     }
 
-    void linear(const float* x, int m, const LinearWeights& weights, float* y, PostOp post_op,
+    void linear(const Tensor& x_tensor, const LinearWeights& weights, const Tensor& y, PostOp post_op,
                 bool accumulate) override {
+        const int64_t m = x_tensor.rows;
         if (m == 0) return;
         apply_threads();
         const auto& w = static_cast<const CpuLinearWeights&>(weights);
-        matmul(source_from_f32(x, m, w.in_features), m, w, y, DataType::f32, post_op, accumulate);
+        matmul(source_from_f32(x_tensor.f32(), m, w.in_features), m, w, y.f32(), DataType::f32, post_op, accumulate);
     }
 
-    void layer_norm(const float* x, int m, int n, const LayerNormParams& norm, float* y) override {
+    void layer_norm(const Tensor& x, const LayerNorm& norm, const Tensor& y) override {
         apply_threads();
-        layer_norm_rows(x, m, n, norm.gamma, norm.beta, norm.eps, y);
+        layer_norm_rows(x.f32(), x.rows, x.cols, norm.gamma.f32(), norm.beta.f32(), norm.eps, y.f32());
     }
 
-    void norm_linear(const float* x, int m, const LayerNormParams& norm, const LinearWeights& weights, float* y,
+    void norm_linear(const Tensor& x, const LayerNorm& norm, const LinearWeights& weights, const Tensor& y,
                      PostOp post_op) override {
+        const int64_t m = x.rows;
         if (m == 0) return;
         apply_threads();
         const auto& w = static_cast<const CpuLinearWeights&>(weights);
-        matmul(normalized_source(x, m, w.in_features, norm), m, w, y, DataType::f32, post_op, false);
+        matmul(normalized_source(x.f32(), m, w.in_features, norm), m, w, y.f32(), DataType::f32, post_op, false);
     }
 
-    void mlp_block(float* x, int m, const LayerNormParams& norm, const LinearWeights& fc1_weights, PostOp activation,
+    void mlp_block(const Tensor& x_tensor, const LayerNorm& norm, const LinearWeights& fc1_weights, PostOp activation,
                    const LinearWeights& fc2_weights) override {
+        const int64_t m = x_tensor.rows;
+        float* x = x_tensor.f32();
         if (m == 0) return;
         apply_threads();
         const auto& fc1 = static_cast<const CpuLinearWeights&>(fc1_weights);
@@ -147,10 +171,94 @@ public:
         }
     }
 
-    void attention(const float* qkv, int batch, int seq, int heads, int head_dim, const int* lengths,
-                   bool causal, float* out) override {
+    void attention(const Tensor& qkv, int batch, int seq, int heads, int head_dim, const Tensor* lengths,
+                   bool causal, const Tensor& out) override {
         apply_threads();
-        attention_heads(qkv, batch, seq, heads, head_dim, lengths, causal, out);
+        attention_heads(qkv.f32(), batch, seq, heads, head_dim, lengths ? lengths->i32() : nullptr, causal, out.f32());
+    }
+
+    void attention_pool(const Tensor& kv_tensor, const Tensor& query, int batch, int seq, int heads, int head_dim,
+                        const Tensor& out) override {
+        const int hidden = heads * head_dim;
+        const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+        std::fill_n(out.f32(), size_t(batch) * hidden, 0.0f);
+        std::vector<float> scores(seq);
+        for (int b = 0; b < batch; ++b) {
+            const float* kv = kv_tensor.f32() + size_t(b) * seq * 2 * hidden;
+            for (int h = 0; h < heads; ++h) {
+                const float* q = query.f32() + h * head_dim;
+                float max_score = -INFINITY;
+                for (int t = 0; t < seq; ++t) {
+                    const float* k = kv + size_t(t) * 2 * hidden + h * head_dim;
+                    float dot = 0.0f;
+                    for (int d = 0; d < head_dim; ++d) dot += q[d] * k[d];
+                    scores[t] = dot * scale;
+                    max_score = std::max(max_score, scores[t]);
+                }
+                float sum = 0.0f;
+                for (float& s : scores) sum += (s = std::exp(s - max_score));
+                float* dst = out.f32() + size_t(b) * hidden + h * head_dim;
+                for (int t = 0; t < seq; ++t) {
+                    const float* v = kv + size_t(t) * 2 * hidden + hidden + h * head_dim;
+                    const float p = scores[t] / sum;
+                    for (int d = 0; d < head_dim; ++d) dst[d] += p * v[d];
+                }
+            }
+        }
+    }
+
+    void patchify(const Tensor& pixels, int channels, int size, int patch, const Tensor& out) override {
+        const int grid = size / patch, patches = grid * grid, patch_len = channels * patch * patch;
+        for (int64_t b = 0; b < pixels.rows; ++b) {
+            const float* image = pixels.f32() + size_t(b) * channels * size * size;
+            for (int py = 0; py < grid; ++py) {
+                for (int px = 0; px < grid; ++px) {
+                    float* row = out.f32() + (size_t(b) * patches + py * grid + px) * patch_len;
+                    for (int c = 0; c < channels; ++c) {
+                        for (int y = 0; y < patch; ++y) {
+                            const float* src = image + (size_t(c) * size + py * patch + y) * size + px * patch;
+                            std::copy_n(src, patch, row + (c * patch + y) * patch);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    void embed_patches(const Tensor& patches, const Tensor* class_embedding, const Tensor& position, int count,
+                       int seq, const Tensor& out) override {
+        const int hidden = out.cols, patch_rows = class_embedding ? seq - 1 : seq;
+        for (int b = 0; b < count; ++b) {
+            for (int t = 0; t < seq; ++t) {
+                const float* src = class_embedding && t == 0
+                                       ? class_embedding->f32()
+                                       : patches.f32() + (size_t(b) * patch_rows + t - (class_embedding ? 1 : 0)) * hidden;
+                const float* pos = position.f32() + size_t(t) * hidden;
+                float* dst = out.f32() + (size_t(b) * seq + t) * hidden;
+                for (int i = 0; i < hidden; ++i) dst[i] = src[i] + pos[i];
+            }
+        }
+    }
+
+    void embed_tokens(const Tensor& ids, const Tensor& token_embedding, const Tensor& position, int seq,
+                      const Tensor& out) override {
+        const int hidden = out.cols;
+        for (int64_t r = 0; r < ids.rows; ++r) {
+            float* dst = out.f32() + size_t(r) * hidden;
+            const int32_t id = ids.i32()[r];
+            if (id < 0) {
+                std::fill_n(dst, hidden, 0.0f);
+                continue;
+            }
+            const float* token = token_embedding.f32() + size_t(id) * hidden;
+            const float* pos = position.f32() + size_t(r % seq) * hidden;
+            for (int i = 0; i < hidden; ++i) dst[i] = token[i] + pos[i];
+        }
+    }
+
+    void gather_rows(const Tensor& x, const Tensor& rows, const Tensor& out) override {
+        for (int64_t i = 0; i < rows.rows; ++i)
+            std::copy_n(x.f32() + size_t(rows.i32()[i]) * x.cols, x.cols, out.f32() + size_t(i) * x.cols);
     }
 
     Precision precision() const override { return precision_; }
@@ -264,14 +372,16 @@ private:
 
     // layer_norm(x) as a matmul source: bf16 rows straight from the norm; otherwise normalised
     // in float32 first (int8 needs their range before it can quantise them).
-    const void* normalized_source(const float* x, int64_t m, int64_t k, const LayerNormParams& norm) {
+    const void* normalized_source(const float* x, int64_t m, int64_t k, const LayerNorm& norm) {
+        const float* gamma = norm.gamma.f32();
+        const float* beta = norm.beta.f32();
         if (precision_ == Precision::Bf16) {
             src_.bf16.resize(size_t(m * k));
-            layer_norm_rows_bf16(x, m, static_cast<int>(k), norm.gamma, norm.beta, norm.eps, src_.bf16.data());
+            layer_norm_rows_bf16(x, m, static_cast<int>(k), gamma, beta, norm.eps, src_.bf16.data());
             return src_.bf16.data();
         }
         src_.f32.resize(size_t(m * k));
-        layer_norm_rows(x, m, static_cast<int>(k), norm.gamma, norm.beta, norm.eps, src_.f32.data());
+        layer_norm_rows(x, m, static_cast<int>(k), gamma, beta, norm.eps, src_.f32.data());
         return source_from_f32(src_.f32.data(), m, k);
     }
 
@@ -444,37 +554,18 @@ private:
     std::vector<float> intermediate_, column_scales_, product_;
 };
 
-// " (capped at AVX2)" when an ISA cap is in force, so that a note does not blame the hardware.
-std::string cap_note() {
-    const CpuIsa cap = cpu_isa_cap();
-    return cap == CpuIsa::All ? "" : " (capped at " + cpu_isa_name(cap) + ")";
-}
-
-// The precision this CPU runs natively (under the ISA cap), as close to `requested` as it can;
-// `note` says why not.
-Precision native_precision(Precision requested, std::string& note) {
-    if (requested == Precision::Bf16 && !cpu_has(CpuIsa::Avx512CoreBf16)) {
-        note = "this CPU" + cap_note() + " has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
-        return Precision::Fp32;
-    }
-    if (requested == Precision::Int8 && !cpu_has(CpuIsa::Avx2)) {
-        note = "this CPU" + cap_note() + " has neither AVX-512 nor AVX2: running fp32 instead of int8";
-        return Precision::Fp32;
-    }
-    return requested;
-}
-
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads, Precision precision) {
-    try {
-        apply_cpu_isa_cap_to_onednn();
-        std::string note;
-        const Precision native = native_precision(precision, note);
-        return std::make_unique<CpuBackend>(threads, native, std::move(note));
-    } catch (const dnnl::error& e) {
-        throw Error(std::string("oneDNN: cannot create a CPU engine: ") + e.what());
-    }
+BackendFactory cpu_backend_factory() {
+    return {"cpu", {Precision::Fp32, Precision::Bf16, Precision::Int8}, [] { return DeviceProbe{1, ""}; },
+            [](const BackendSettings& settings) -> std::unique_ptr<Backend> {
+                try {
+                    apply_cpu_isa_cap_to_onednn();
+                    return std::make_unique<CpuBackend>(settings);
+                } catch (const dnnl::error& e) {
+                    throw Error(std::string("oneDNN: cannot create a CPU engine: ") + e.what());
+                }
+            }};
 }
 
 }  // namespace zeroclip

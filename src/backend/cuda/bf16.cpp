@@ -1,4 +1,4 @@
-#include "cuda/bf16.h"
+#include "backend/cuda/bf16.h"
 
 #include <cstring>
 

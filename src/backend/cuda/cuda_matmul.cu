@@ -1,11 +1,11 @@
 // cuBLASLt works on column-major matrices: the row-major y[m, out] = x[m, in] * W^T is computed
 // as the column-major y^T[out, m] = op(W)[out, in] * x^T[in, m], with W (row-major [out, in],
 // i.e. column-major [in, out]) transposed. The bias then runs along D's rows, as cuBLASLt wants.
-#include "cuda/cuda_matmul.h"
+#include "backend/cuda/cuda_matmul.h"
 
 #include <string>
 
-#include "cuda/cuda_check.h"
+#include "backend/cuda/cuda_check.h"
 
 namespace zeroclip::cuda {
 

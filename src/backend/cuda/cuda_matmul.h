@@ -7,7 +7,7 @@
 #include <map>
 #include <tuple>
 
-#include "cuda/cuda_kernels.h"
+#include "backend/cuda/cuda_kernels.h"
 
 namespace zeroclip::cuda {
 

@@ -1,4 +1,4 @@
-#include "cuda/cuda_launch.h"
+#include "backend/cuda/cuda_launch.h"
 
 #include <algorithm>
 #include <string>

@@ -13,7 +13,7 @@
 
 #include "backend/backend.h"
 #include "cache/cache_file.h"
-#include "models/clip/clip_weights.h"
+#include "models/encoder.h"
 #include "zeroclip/cache.h"
 
 namespace zeroclip {
@@ -35,6 +35,9 @@ public:
     PackedTowerCache(CacheOptions options, std::string model_key, std::string model_name);
 
     bool enabled() const { return options_.enabled; }
+    // Enabled, and `backend` packs weights into host memory that can be cached (a non-empty
+    // packing key); otherwise open finds nothing and pack prepares every layer in memory.
+    bool usable(const Backend& backend) const { return options_.enabled && !backend.packing_key().empty(); }
     const CacheOptions& options() const { return options_; }
 
     // The key of a tower's packed weights: the model's and the backend's.

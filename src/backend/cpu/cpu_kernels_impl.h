@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "backend/cpu_kernel_table.h"
+#include "backend/cpu/cpu_kernel_table.h"
 
 namespace zeroclip::ZEROCLIP_KERNELS_NAMESPACE {
 

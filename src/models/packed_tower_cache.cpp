@@ -1,6 +1,6 @@
 // Packed towers in the cache: section 0 holds each slot's block count (uint32), then come the
 // slots' blocks in order.
-#include "model/packed_tower_cache.h"
+#include "models/packed_tower_cache.h"
 
 #include <cstring>
 
@@ -20,7 +20,7 @@ std::filesystem::path PackedTowerCache::path(const std::string& tower, const Bac
 }
 
 std::unique_ptr<MappedCacheFile> PackedTowerCache::open(const std::string& tower, const Backend& backend) const {
-    if (!options_.enabled) return nullptr;
+    if (!usable(backend)) return nullptr;
     std::string problem;
     auto file = MappedCacheFile::open(path(tower, backend), tower_key(tower, backend), problem);
     if (!file && !problem.empty()) note_rebuilt(tower, problem);
@@ -50,7 +50,7 @@ std::unique_ptr<MappedCacheFile> PackedTowerCache::pack(const std::string& tower
                                                         const std::vector<LinearSlot>& slots) const {
     std::unique_ptr<CacheFileBuilder> builder;
     std::vector<uint32_t> counts;
-    if (options_.enabled) {
+    if (usable(backend)) {
         std::vector<size_t> sizes(1, slots.size() * sizeof(uint32_t));
         for (const LinearSlot& slot : slots) {
             const auto blocks = backend.packed_block_sizes(slot.out_features, slot.in_features);

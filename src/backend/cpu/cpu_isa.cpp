@@ -1,5 +1,5 @@
 // CPU feature detection and the ISA cap (see cpu_isa.h).
-#include "backend/cpu_isa.h"
+#include "backend/cpu/cpu_isa.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,9 +1,9 @@
 // The backend's loops, dispatched at run time to the build for the widest vectors this CPU has
 // under the ISA cap (cpu_isa.h): one binary runs everywhere from x86-64-v2 up, at full width.
-#include "backend/cpu_kernels.h"
+#include "backend/cpu/cpu_kernels.h"
 
-#include "backend/cpu_isa.h"
-#include "backend/cpu_kernel_table.h"
+#include "backend/cpu/cpu_isa.h"
+#include "backend/cpu/cpu_kernel_table.h"
 
 namespace zeroclip {
 

@@ -2,7 +2,7 @@
 // returns an error code rather than failing, so this is safe on CPU-only machines.
 #include <cuda_runtime.h>
 
-#include "cuda/cuda_clip_model.h"
+#include "backend/cuda/cuda_clip_model.h"
 
 namespace zeroclip {
 

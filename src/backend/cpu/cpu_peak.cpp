@@ -2,14 +2,14 @@
 // throughput against. Each thread runs independent chains of the widest multiply-add the CPU has
 // (under the ISA cap, cpu_isa.h) for the precision, enough chains to hide the instruction
 // latency, so nothing but the multiply-add units limits the loop.
-#include "backend/cpu_peak.h"
+#include "backend/cpu/cpu_peak.h"
 
 #include <type_traits>
 #include <omp.h>
 
 #include <chrono>
 
-#include "backend/cpu_isa.h"
+#include "backend/cpu/cpu_isa.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -1,13 +1,13 @@
 // The non-matmul kernels. Simple and exact first: float32 arithmetic throughout, bf16 only in
 // memory; expf/erff/tanhf (not the fast intrinsics) so that the fp32 mode matches the CPU.
-#include "cuda/cuda_kernels.h"
+#include "backend/cuda/cuda_kernels.h"
 
 #include <cuda_bf16.h>
 
 #include <cmath>
 
-#include "cuda/cuda_check.h"
-#include "cuda/cuda_launch.h"
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_launch.h"
 
 namespace zeroclip::cuda {
 

@@ -1,0 +1,90 @@
+// The backend registry, and the one place that picks a backend and the precision it runs.
+#include <algorithm>
+
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_isa.h"
+#ifdef ZEROCLIP_HAVE_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
+#include "zeroclip/error.h"
+
+namespace zeroclip {
+
+namespace {
+
+// " (capped at AVX2)" when an ISA cap is in force, so that a note does not blame the hardware.
+std::string cap_note() {
+    const CpuIsa cap = cpu_isa_cap();
+    return cap == CpuIsa::All ? "" : " (capped at " + cpu_isa_name(cap) + ")";
+}
+
+}  // namespace
+
+const std::vector<BackendFactory>& backend_factories() {
+    static const std::vector<BackendFactory> factories = {
+        cpu_backend_factory(),
+#ifdef ZEROCLIP_HAVE_CUDA
+        cuda_backend_factory(),
+#endif
+    };
+    return factories;
+}
+
+const BackendFactory* find_backend(const std::string& name) {
+    for (const BackendFactory& f : backend_factories())
+        if (f.name == name) return &f;
+    return nullptr;
+}
+
+DeviceProbe probe_cuda() {
+    const BackendFactory* cuda = find_backend("cuda");
+    if (!cuda) return {0, "this zeroclip was built without CUDA; reconfigure with -DZEROCLIP_CUDA=ON"};
+    return cuda->probe();
+}
+
+bool cuda_device_available() { return probe_cuda().device_count > 0; }
+
+Device select_device(Device requested, Precision precision, const DeviceProbe& probe) {
+    switch (requested) {
+    case Device::Cpu: return Device::Cpu;
+    case Device::Auto:  // the GPU path has no int8: the CPU has
+        return probe.device_count > 0 && precision != Precision::Int8 ? Device::Cuda : Device::Cpu;
+    case Device::Cuda:
+        if (probe.device_count > 0) return Device::Cuda;
+        throw Error("device cuda: no usable CUDA GPU (" +
+                    (probe.error.empty() ? std::string("no devices") : probe.error) + ")");
+    }
+    throw Error("device: unknown device");
+}
+
+Precision effective_precision(Device device, Precision requested, std::string& note) {
+    note.clear();
+    if (device == Device::Cuda) {
+        if (requested == Precision::Int8) throw Error("device cuda: precision int8 is not supported (fp32, bf16)");
+        return requested;  // bf16 needs compute capability 8.0: the backend refuses older GPUs
+    }
+    if (requested == Precision::Bf16 && !cpu_has(CpuIsa::Avx512CoreBf16)) {
+        note = "this CPU" + cap_note() + " has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
+        return Precision::Fp32;
+    }
+    if (requested == Precision::Int8 && !cpu_has(CpuIsa::Avx2)) {
+        note = "this CPU" + cap_note() + " has neither AVX-512 nor AVX2: running fp32 instead of int8";
+        return Precision::Fp32;
+    }
+    return requested;
+}
+
+std::unique_ptr<Backend> make_backend(Device device, Precision precision, int threads) {
+    if (threads < 0) throw Error("threads must be >= 0, got " + std::to_string(threads));
+    const Device chosen = device == Device::Cpu ? Device::Cpu : select_device(device, precision, probe_cuda());
+    BackendSettings settings;
+    settings.threads = threads;
+    settings.precision = effective_precision(chosen, precision, settings.precision_note);
+    const std::string name = chosen == Device::Cuda ? "cuda" : "cpu";
+    const BackendFactory* factory = find_backend(name);
+    if (!factory) throw Error("device " + name + ": " + probe_cuda().error);
+    return factory->create(settings);
+}
+
+}  // namespace zeroclip
