@@ -271,6 +271,29 @@ TEST_P(CudaFixture, AgreesWithTheCpu) {
 INSTANTIATE_TEST_SUITE_P(Models, CudaFixture,
                          ::testing::Values("clip-f32-quickgelu", "clip-f16-gelu-sharded", "clip-bf16-tanh-eos2"));
 
+// SigLIP's towers are the same code over the same interface: on the GPU (attention pooling, no
+// class token, texts padded to max_length) they agree with the fixture's reference embeddings.
+TEST(CudaModel, SiglipFixtureMatchesItsReference) {
+    ZEROCLIP_REQUIRE_GPU();
+    const fs::path dir = fixture_model("siglip-f32");
+    const auto expected = read_json(dir / "expected.json");
+    const auto ids = expected["input_ids"].get<std::vector<std::vector<int32_t>>>();
+    const auto pixels = expected["pixel_values"].get<std::vector<float>>();
+    const int n = expected["pixel_shape"][0].get<int>();
+    for (Precision precision : {Precision::Fp32, Precision::Bf16}) {
+        auto gpu = ClipModel::load(dir, gpu_options(precision));
+        const Agreement text = test::compare_rows(gpu->encode_texts(ids), test::rows_of(expected["text_embeds"]));
+        const Agreement image =
+            test::compare_rows(gpu->encode_images(pixels.data(), n), test::rows_of(expected["image_embeds"]));
+        const bool fp32 = precision == Precision::Fp32;
+        EXPECT_GE(text.min_cosine, fp32 ? 0.99999 : 0.999);
+        EXPECT_GE(image.min_cosine, fp32 ? 0.99999 : 0.999);
+        EXPECT_FLOAT_EQ(gpu->logit_bias(), expected["logit_bias"].get<float>());
+        std::printf("[ siglip-f32 %s on CUDA ] text cos %.7f, image cos %.7f\n", fp32 ? "fp32" : "bf16",
+                    text.min_cosine, image.min_cosine);
+    }
+}
+
 // Many sequences of many lengths in one call: chunking, sorting and padding on the GPU.
 TEST(CudaModel, LargeTextBatchMatchesSingles) {
     ZEROCLIP_REQUIRE_GPU();

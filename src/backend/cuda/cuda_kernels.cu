@@ -5,6 +5,7 @@
 #include <cuda_bf16.h>
 
 #include <cmath>
+#include <string>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_launch.h"
@@ -182,7 +183,9 @@ __global__ void embed_patches_kernel(const float* patches, const float* class_em
         const int col = int(i % hidden);
         const size_t row = i / hidden;
         const int t = int(row % seq), b = int(row / seq);
-        const float value = t == 0 ? class_embedding[col] : patches[(size_t(b) * (seq - 1) + t - 1) * hidden + col];
+        const float value = !class_embedding ? patches[i]
+                            : t == 0     ? class_embedding[col]
+                                         : patches[(size_t(b) * (seq - 1) + t - 1) * hidden + col];
         out[i] = value + position_embedding[size_t(t) * hidden + col];
     }
 }
@@ -198,10 +201,69 @@ __global__ void embed_tokens_kernel(const int* ids, const float* token_embedding
     }
 }
 
-__global__ void gather_rows_kernel(const float* x, const int* rows, int count, int cols, float* out) {
+template <typename T>
+__global__ void gather_rows_kernel(const T* x, const int* rows, int count, int cols, T* out) {
     const size_t n = size_t(count) * cols;
     for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
         out[i] = x[size_t(rows[i / cols]) * cols + i % cols];
+    }
+}
+
+template <typename T>
+__global__ void convert_kernel(const float* x, size_t n, T* y) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+        y[i] = from_float<T>(x[i]);
+    }
+}
+
+// Block-wide reductions over kPoolThreads threads (whole warps), through `scratch` (one float per warp).
+constexpr int kPoolThreads = 128;
+
+__device__ float block_max(float x, float* scratch) {
+    x = warp_max(x);
+    if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = x;
+    __syncthreads();
+    float result = scratch[0];
+    for (int w = 1; w < kPoolThreads / 32; ++w) result = fmaxf(result, scratch[w]);
+    __syncthreads();  // scratch is reused by the next reduction
+    return result;
+}
+
+__device__ float block_sum(float x, float* scratch) {
+    x = warp_sum(x);
+    if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = x;
+    __syncthreads();
+    float result = 0.0f;
+    for (int w = 0; w < kPoolThreads / 32; ++w) result += scratch[w];
+    __syncthreads();
+    return result;
+}
+
+// One block per (sequence, head): the scores of every position in shared memory, a softmax over
+// them, then each thread sums its output columns over the positions.
+__global__ void attention_pool_kernel(const float* kv, const float* query, int seq, int heads, int head_dim,
+                                      float scale, float* out) {
+    extern __shared__ float scores[];  // [seq]
+    __shared__ float scratch[kPoolThreads / 32];
+    const int b = blockIdx.x, h = blockIdx.y, hidden = heads * head_dim;
+    const float* q = query + size_t(h) * head_dim;
+    const float* rows = kv + size_t(b) * seq * 2 * hidden;
+    float local_max = -INFINITY;
+    for (int t = threadIdx.x; t < seq; t += blockDim.x) {
+        const float* k = rows + size_t(t) * 2 * hidden + size_t(h) * head_dim;
+        float dot = 0.0f;
+        for (int d = 0; d < head_dim; ++d) dot += q[d] * k[d];
+        scores[t] = dot * scale;
+        local_max = fmaxf(local_max, scores[t]);
+    }
+    const float max_score = block_max(local_max, scratch);
+    float local_sum = 0.0f;
+    for (int t = threadIdx.x; t < seq; t += blockDim.x) local_sum += (scores[t] = expf(scores[t] - max_score));
+    const float sum = block_sum(local_sum, scratch);  // its __syncthreads also publishes scores
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int t = 0; t < seq; ++t) acc += scores[t] * rows[size_t(t) * 2 * hidden + hidden + size_t(h) * head_dim + d];
+        out[size_t(b) * hidden + size_t(h) * head_dim + d] = acc / sum;
     }
 }
 
@@ -268,10 +330,36 @@ void embed_tokens(const int* ids, const float* token_embedding, const float* pos
     CUDA_CHECK_LAUNCH("embed_tokens kernel launch");
 }
 
-void gather_rows(const float* x, const int* rows, int count, int cols, float* out, cudaStream_t stream) {
+void gather_rows(const void* x, const int* rows, int count, int cols, DType type, void* out, cudaStream_t stream) {
     const LaunchShape shape = elementwise_launch(size_t(count) * cols);
-    gather_rows_kernel<<<to_dim3(shape.grid), to_dim3(shape.block), 0, stream>>>(x, rows, count, cols, out);
+    dispatch(type, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        gather_rows_kernel<T><<<to_dim3(shape.grid), to_dim3(shape.block), 0, stream>>>(
+            static_cast<const T*>(x), rows, count, cols, static_cast<T*>(out));
+    });
     CUDA_CHECK_LAUNCH("gather_rows kernel launch");
+}
+
+void convert(const float* x, size_t n, void* y, DType type, cudaStream_t stream) {
+    if (n == 0) return;
+    const LaunchShape shape = elementwise_launch(n);
+    dispatch(type, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        convert_kernel<T><<<to_dim3(shape.grid), to_dim3(shape.block), 0, stream>>>(x, n, static_cast<T*>(y));
+    });
+    CUDA_CHECK_LAUNCH("convert kernel launch");
+}
+
+void attention_pool(const float* kv, const float* query, int batch, int seq, int heads, int head_dim, float* out,
+                    cudaStream_t stream) {
+    if (batch < 1 || seq < 1 || heads < 1 || heads > 65535 || head_dim < 1 || size_t(seq) * sizeof(float) > (size_t(40) << 10)) {
+        throw Error("CUDA attention pooling: unsupported shape batch " + std::to_string(batch) + ", seq " +
+                    std::to_string(seq) + ", heads " + std::to_string(heads) + ", head_dim " + std::to_string(head_dim));
+    }
+    const float scale = 1.0f / std::sqrt(float(head_dim));
+    attention_pool_kernel<<<dim3(batch, heads), kPoolThreads, size_t(seq) * sizeof(float), stream>>>(
+        kv, query, seq, heads, head_dim, scale, out);
+    CUDA_CHECK_LAUNCH("attention_pool kernel launch");
 }
 
 }  // namespace zeroclip::cuda

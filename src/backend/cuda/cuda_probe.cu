@@ -1,12 +1,12 @@
-// probe_cuda: asks the (statically linked) CUDA runtime for devices. Without a driver the runtime
-// returns an error code rather than failing, so this is safe on CPU-only machines.
+// cuda_runtime_probe: asks the (statically linked) CUDA runtime for devices. Without a driver the
+// runtime returns an error code rather than failing, so this is safe on CPU-only machines.
 #include <cuda_runtime.h>
 
-#include "backend/cuda/cuda_clip_model.h"
+#include "backend/cuda/cuda_backend.h"
 
 namespace zeroclip {
 
-CudaProbe probe_cuda() {
+DeviceProbe cuda_runtime_probe() {
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
     if (status != cudaSuccess) {

@@ -78,7 +78,7 @@ public:
             const Tensor pixels = b.input(pixel_values + size_t(first) * image_floats, count, image_floats,
                                           TensorType::F32, pixels_);
             // The stride-`patch` convolution is a matmul over flattened (channel, y, x) patches.
-            const Tensor patch_rows = b.reserve(patch_rows_, int64_t(count) * patches, patch_len);
+            const Tensor patch_rows = b.reserve(patch_rows_, int64_t(count) * patches, patch_len, b.compute_type());
             b.patchify(pixels, vc.num_channels, vc.image_size, vc.patch_size, patch_rows);
             const Tensor patch_out = b.reserve(patch_out_, int64_t(count) * patches, hidden);
             b.linear(patch_rows, *tower.patch_embedding, patch_out);

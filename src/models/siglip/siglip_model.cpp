@@ -72,7 +72,7 @@ public:
             const int count = std::min(per_batch, n - first);
             const Tensor pixels = b.input(pixel_values + size_t(first) * image_floats, count, image_floats,
                                           TensorType::F32, pixels_);
-            const Tensor patch_rows = b.reserve(patch_rows_, int64_t(count) * seq, patch_len);
+            const Tensor patch_rows = b.reserve(patch_rows_, int64_t(count) * seq, patch_len, b.compute_type());
             b.patchify(pixels, vc.num_channels, vc.image_size, vc.patch_size, patch_rows);
             const Tensor x = b.reserve(hidden_, int64_t(count) * seq, hidden);
             b.linear(patch_rows, *tower.patch_embedding, x);
