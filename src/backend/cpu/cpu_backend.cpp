@@ -1,5 +1,6 @@
-// The CPU backend: tensors are plain float32 host memory; oneDNN matmul for every linear layer, in float32, bfloat16 or int8; layer norm and
-// attention are the vectorised loops of cpu_kernels.cpp (attention's products are tiny per head:
+// The CPU backend: tensors are plain float32 host memory, used in place. oneDNN matmul for every
+// linear layer, in float32, bfloat16 or int8; layer norm and attention are the vectorised loops of
+// cpu_kernels.cpp (attention's products are tiny per head:
 // 50x64x50 for ViT-B/32, where batched oneDNN matmuls ran at a tenth of peak). oneDNN and those
 // loops share one OpenMP thread team.
 #include <omp.h>
