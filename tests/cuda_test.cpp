@@ -89,8 +89,8 @@ TEST(CudaHost, RowAndElementwiseLaunchShapes) {
 }
 
 TEST(CudaHost, DeviceSelection) {
-    const DeviceProbe none{0, "CUDA driver version is insufficient for CUDA runtime version"};
-    const DeviceProbe two{2, ""};
+    const DeviceProbe none = DeviceProbe::none("CUDA driver version is insufficient for CUDA runtime version");
+    const DeviceProbe two = DeviceProbe::found(2);
     EXPECT_EQ(select_device(Device::Cpu, Precision::Fp32, none), Device::Cpu);
     EXPECT_EQ(select_device(Device::Cpu, Precision::Fp32, two), Device::Cpu);
     EXPECT_EQ(select_device(Device::Auto, Precision::Fp32, none), Device::Cpu);
@@ -141,10 +141,19 @@ TEST(CudaHost, LoadingWithoutGpuIsAOneLineError) {
     int8.device = Device::Cuda;
     EXPECT_THROW(ClipModel::load(fixture_model("clip-f32-quickgelu"), int8), Error);
     // The one place that settles precisions: CUDA runs fp32 and bf16, never int8.
+    const DeviceProbe hopper = DeviceProbe::found(1, "NVIDIA H100", 90);
+    const DeviceProbe volta = DeviceProbe::found(1, "Tesla V100", 70);
     std::string note;
-    EXPECT_EQ(effective_precision(Device::Cuda, Precision::Bf16, note), Precision::Bf16);
+    EXPECT_EQ(effective_precision(Device::Cuda, Precision::Bf16, hopper, note), Precision::Bf16);
     EXPECT_TRUE(note.empty());
-    EXPECT_THROW(effective_precision(Device::Cuda, Precision::Int8, note), Error);
+    EXPECT_EQ(effective_precision(Device::Cuda, Precision::Fp32, volta, note), Precision::Fp32);
+    EXPECT_THROW(effective_precision(Device::Cuda, Precision::Int8, hopper, note), Error);
+    try {
+        effective_precision(Device::Cuda, Precision::Bf16, volta, note);
+        ADD_FAILURE() << "bf16 accepted on compute capability 7.0";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("Tesla V100 is 7.0"), std::string::npos) << e.what();
+    }
 }
 
 TEST(CudaHost, CliDeviceOption) {

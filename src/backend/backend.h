@@ -213,7 +213,22 @@ public:
 // What a device backend reports about the hardware: usable devices, or why there are none.
 struct DeviceProbe {
     int device_count = 0;
-    std::string error;  // one line; empty when the query succeeded
+    std::string error;           // one line; empty when the query succeeded
+    std::string device_name;     // device 0's, when there is one
+    int compute_capability = 0;  // device 0's, major * 10 + minor (CUDA)
+
+    static DeviceProbe none(std::string why) {
+        DeviceProbe probe;
+        probe.error = std::move(why);
+        return probe;
+    }
+    static DeviceProbe found(int count, std::string name = {}, int compute_capability = 0) {
+        DeviceProbe probe;
+        probe.device_count = count;
+        probe.device_name = std::move(name);
+        probe.compute_capability = compute_capability;
+        return probe;
+    }
 };
 
 // A backend as the registry knows it. A backend library exports one (e.g. the CUDA library's
@@ -243,11 +258,13 @@ Device select_device(Device requested, Precision precision, const DeviceProbe& p
 
 // The precision `device` runs when asked for `requested`, and in `note`, when it differs, why:
 // the CPU falls back to fp32 where it lacks bf16 (or, for int8, AVX2) instructions; CUDA runs
-// fp32 and bf16 and refuses int8 (zeroclip::Error).
-Precision effective_precision(Device device, Precision requested, std::string& note);
+// fp32, and bf16 on compute capability 8.0 or newer (`probe`: the GPU's), and refuses int8 and
+// bf16 on older GPUs (zeroclip::Error).
+Precision effective_precision(Device device, Precision requested, const DeviceProbe& probe, std::string& note);
 
 // The one place that picks the backend: the device (select_device over the CUDA probe), the
-// precision it runs (effective_precision), and the backend itself from the registry.
+// precision it runs (effective_precision), and the backend itself from the registry; backends
+// run the precision they are given.
 std::unique_ptr<Backend> make_backend(Device device, Precision precision, int threads);
 
 }  // namespace zeroclip

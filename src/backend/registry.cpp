@@ -39,7 +39,7 @@ const BackendFactory* find_backend(const std::string& name) {
 
 DeviceProbe probe_cuda() {
     const BackendFactory* cuda = find_backend("cuda");
-    if (!cuda) return {0, "this zeroclip was built without CUDA; reconfigure with -DZEROCLIP_CUDA=ON"};
+    if (!cuda) return DeviceProbe::none("this zeroclip was built without CUDA; reconfigure with -DZEROCLIP_CUDA=ON");
     return cuda->probe();
 }
 
@@ -58,11 +58,16 @@ Device select_device(Device requested, Precision precision, const DeviceProbe& p
     throw Error("device: unknown device");
 }
 
-Precision effective_precision(Device device, Precision requested, std::string& note) {
+Precision effective_precision(Device device, Precision requested, const DeviceProbe& probe, std::string& note) {
     note.clear();
     if (device == Device::Cuda) {
         if (requested == Precision::Int8) throw Error("device cuda: precision int8 is not supported (fp32, bf16)");
-        return requested;  // bf16 needs compute capability 8.0: the backend refuses older GPUs
+        if (requested == Precision::Bf16 && probe.compute_capability < 80) {
+            throw Error("device cuda: bf16 needs compute capability 8.0 or newer; " + probe.device_name + " is " +
+                        std::to_string(probe.compute_capability / 10) + "." +
+                        std::to_string(probe.compute_capability % 10));
+        }
+        return requested;
     }
     if (requested == Precision::Bf16 && !cpu_has(CpuIsa::Avx512CoreBf16)) {
         note = "this CPU" + cap_note() + " has neither AVX512-BF16 nor AMX-BF16: running fp32 instead of bf16";
@@ -77,10 +82,11 @@ Precision effective_precision(Device device, Precision requested, std::string& n
 
 std::unique_ptr<Backend> make_backend(Device device, Precision precision, int threads) {
     if (threads < 0) throw Error("threads must be >= 0, got " + std::to_string(threads));
-    const Device chosen = device == Device::Cpu ? Device::Cpu : select_device(device, precision, probe_cuda());
+    const DeviceProbe probe = device == Device::Cpu ? DeviceProbe{} : probe_cuda();
+    const Device chosen = device == Device::Cpu ? Device::Cpu : select_device(device, precision, probe);
     BackendSettings settings;
     settings.threads = threads;
-    settings.precision = effective_precision(chosen, precision, settings.precision_note);
+    settings.precision = effective_precision(chosen, precision, probe, settings.precision_note);
     const std::string name = chosen == Device::Cuda ? "cuda" : "cpu";
     const BackendFactory* factory = find_backend(name);
     if (!factory) throw Error("device " + name + ": " + probe_cuda().error);

@@ -558,7 +558,7 @@ private:
 }  // namespace
 
 BackendFactory cpu_backend_factory() {
-    return {"cpu", {Precision::Fp32, Precision::Bf16, Precision::Int8}, [] { return DeviceProbe{1, ""}; },
+    return {"cpu", {Precision::Fp32, Precision::Bf16, Precision::Int8}, [] { return DeviceProbe::found(1); },
             [](const BackendSettings& settings) -> std::unique_ptr<Backend> {
                 try {
                     apply_cpu_isa_cap_to_onednn();

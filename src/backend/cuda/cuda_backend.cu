@@ -77,14 +77,11 @@ public:
         : precision_(settings.precision),
           precision_note_(settings.precision_note),
           type_(settings.precision == Precision::Bf16 ? DType::BF16 : DType::F32) {
+        // make_backend settled the precision (effective_precision): fp32, or bf16 on 8.0 or newer.
         if (precision_ == Precision::Int8) throw Error("device cuda: precision int8 is not supported (fp32, bf16)");
         CUDA_CHECK(cudaSetDevice(0));
         cudaDeviceProp props{};
         CUDA_CHECK(cudaGetDeviceProperties(&props, 0));
-        if (type_ == DType::BF16 && props.major < 8) {
-            throw Error(std::string("device cuda: bf16 needs compute capability 8.0 or newer; ") + props.name +
-                        " is " + std::to_string(props.major) + "." + std::to_string(props.minor));
-        }
         device_name_ = props.name;
         compute_capability_ = props.major * 10 + props.minor;
         CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));

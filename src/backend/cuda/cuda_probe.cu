@@ -11,10 +11,15 @@ DeviceProbe cuda_runtime_probe() {
     const cudaError_t status = cudaGetDeviceCount(&count);
     if (status != cudaSuccess) {
         cudaGetLastError();  // clear it, so later runtime calls do not report it again
-        return {0, cudaGetErrorString(status)};
+        return DeviceProbe::none(cudaGetErrorString(status));
     }
-    if (count == 0) return {0, "no CUDA devices"};
-    return {count, ""};
+    if (count == 0) return DeviceProbe::none("no CUDA devices");
+    cudaDeviceProp props{};
+    if (cudaGetDeviceProperties(&props, 0) != cudaSuccess) {
+        cudaGetLastError();
+        return DeviceProbe::none("cannot query CUDA device 0");
+    }
+    return DeviceProbe::found(count, props.name, props.major * 10 + props.minor);
 }
 
 }  // namespace zeroclip
