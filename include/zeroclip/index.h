@@ -70,6 +70,16 @@ struct AddProgress {
     size_t removed = 0;      // rows tombstoned because their file is gone
 };
 
+struct ImportProgress {
+    size_t shards = 0;      // shards found (all checked before the first is stored)
+    size_t total_rows = 0;  // vectors in them
+    size_t rows = 0;        // of those, gone through so far
+    size_t imported = 0;   // rows stored (new files, or files whose content changed)
+    size_t unchanged = 0;  // files already indexed with the same content
+    size_t failed = 0;     // rows not stored (the file is gone or changed since it was encoded)
+                           // and the shards' own unreadable files
+};
+
 struct AddOptions {
     ImageRunOptions run;  // batch size (= rows per transaction) and decoding threads
     // Tombstone indexed files under the given directories (or given files) that no longer exist.
@@ -141,6 +151,18 @@ public:
     AddProgress add(const std::function<Clip&()>& open_clip, const std::vector<std::string>& inputs,
                     const AddOptions& options = {}, const std::function<void(const AddProgress&)>& on_progress = {},
                     const FailureHandler& on_failure = {});
+
+    // Adds the vectors of the shards zeroclip.dask.embed wrote under `dir` (shard-NNNNN.npy +
+    // .json) without encoding anything. Every shard is checked first: one made with another
+    // model, or whose .npy does not hold one float32 row of the index's dimension per path, is
+    // an error naming the file, and nothing is imported. Then each file is stated and hashed
+    // as add() does (a later add of the same tree finds it unchanged) and each shard is stored
+    // in one transaction. Files already indexed with the same content are skipped (a rerun
+    // after an interruption resumes); files changed or gone since their shard was written are
+    // reported to `on_failure` and not stored (an add encodes them).
+    ImportProgress import_shards(const std::filesystem::path& dir,
+                                 const std::function<void(const ImportProgress&)>& on_progress = {},
+                                 const FailureHandler& on_failure = {});
 
     // Tombstones the rows of these paths (files, or directories: everything under them);
     // returns how many rows were removed.
