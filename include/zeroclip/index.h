@@ -58,6 +58,9 @@ struct IndexOptions {
     bool read_only = false;           // never write (no graph file either)
     // Told about recoverable events, e.g. a damaged .hnsw file being rebuilt (one line each).
     std::function<void(const std::string&)> on_note;
+    // Told how far building or updating the HNSW graph has got (rows added, of total), now and
+    // then, from the thread that asked: a graph of a million rows takes minutes.
+    std::function<void(size_t, size_t)> on_graph_progress;
 };
 
 struct AddProgress {
