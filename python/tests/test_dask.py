@@ -165,5 +165,7 @@ def test_older_shards_are_refused_and_rewritten_by_a_rerun(client, clip, photos,
     with pytest.raises(ValueError, match="shard-00001.json.*rerun zeroclip.dask.embed"):
         index.import_shards(str(out))
     assert len(index) == 0  # nothing imported, not even the good shards
+    with pytest.raises(FileNotFoundError, match="absent"):
+        index.import_shards(str(tmp_path / "absent"))
     assert zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)["written"] == 1
     assert index.import_shards(str(out))["imported"] == len(NAMES)
