@@ -58,6 +58,9 @@ struct IndexOptions {
     bool read_only = false;           // never write (no graph file either)
     // Told about recoverable events, e.g. a damaged .hnsw file being rebuilt (one line each).
     std::function<void(const std::string&)> on_note;
+    // Told how far building or updating the HNSW graph has got (rows added, of total), now and
+    // then, from the thread that asked: a graph of a million rows takes minutes.
+    std::function<void(size_t, size_t)> on_graph_progress;
 };
 
 struct AddProgress {
@@ -68,6 +71,16 @@ struct AddProgress {
     size_t encoded = 0;      // of to_encode, stored so far
     size_t failed = 0;       // unreadable files (not stored; retried by the next add)
     size_t removed = 0;      // rows tombstoned because their file is gone
+};
+
+struct ImportProgress {
+    size_t shards = 0;      // shards found (all checked before the first is stored)
+    size_t total_rows = 0;  // vectors in them
+    size_t rows = 0;        // of those, gone through so far
+    size_t imported = 0;   // rows stored (new files, or files whose content changed)
+    size_t unchanged = 0;  // files already indexed with the same content
+    size_t failed = 0;     // rows not stored (the file is gone or changed since it was encoded)
+                           // and the shards' own unreadable files
 };
 
 struct AddOptions {
@@ -141,6 +154,18 @@ public:
     AddProgress add(const std::function<Clip&()>& open_clip, const std::vector<std::string>& inputs,
                     const AddOptions& options = {}, const std::function<void(const AddProgress&)>& on_progress = {},
                     const FailureHandler& on_failure = {});
+
+    // Adds the vectors of the shards zeroclip.dask.embed wrote under `dir` (shard-NNNNN.npy +
+    // .json) without encoding anything. Every shard is checked first: one made with another
+    // model, or whose .npy does not hold one float32 row of the index's dimension per path, is
+    // an error naming the file, and nothing is imported. Then each file is stated and hashed
+    // as add() does (a later add of the same tree finds it unchanged) and each shard is stored
+    // in one transaction. Files already indexed with the same content are skipped (a rerun
+    // after an interruption resumes); files changed or gone since their shard was written are
+    // reported to `on_failure` and not stored (an add encodes them).
+    ImportProgress import_shards(const std::filesystem::path& dir,
+                                 const std::function<void(const ImportProgress&)>& on_progress = {},
+                                 const FailureHandler& on_failure = {});
 
     // Tombstones the rows of these paths (files, or directories: everything under them);
     // returns how many rows were removed.

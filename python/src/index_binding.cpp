@@ -88,6 +88,33 @@ a list of texts (their embeddings summed) or an embedding.)doc")
             "Adds new and changed image files under `paths` (files or folders) and drops missing ones; returns "
             "counts {scanned, unchanged, reused, encoded, removed} and the failed (path, message) pairs.")
         .def(
+            "import_shards",
+            [](PyIndex& i, const std::filesystem::path& dir) {
+                ImportProgress progress;
+                std::vector<std::pair<std::string, std::string>> failed;
+                {
+                    py::gil_scoped_release unlocked;
+                    progress = i.index.import_shards(dir, {}, [&](const ImageFailure& f) {
+                        failed.emplace_back(f.path.string(), f.message);
+                    });
+                }
+                py::dict out;
+                out["shards"] = progress.shards;
+                out["rows"] = progress.total_rows;
+                out["imported"] = progress.imported;
+                out["unchanged"] = progress.unchanged;
+                out["failed"] = failed;
+                return out;
+            },
+            py::arg("dir"),
+            R"doc(Adds the vectors that zeroclip.dask.embed wrote under `dir` without encoding anything.
+
+Every shard is checked first (the model must be the index's, each .npy one float32 row per path):
+a bad one raises naming the file and nothing is imported. Files already indexed with the same
+content are skipped, so a rerun resumes; files changed or gone since their shard was written are
+not imported and listed in "failed" (add() encodes them). Returns counts {shards, rows, imported,
+unchanged} and the failed (path, message) pairs, the shards' unreadable images included.)doc")
+        .def(
             "search",
             [](PyIndex& i, const py::object& query, int k, std::optional<float> threshold, bool exact) {
                 const SearchOptions options = search_options(k, threshold, exact);

@@ -80,6 +80,13 @@ cores. batch_size: images per call of the image tower.)doc")
                                "The local directory of the model's files.")
         .def_property_readonly("precision", [](PyClip& c) { return precision_name(c.clip.model().precision()); },
                                "The precision the towers run in (fp32 when the CPU cannot run the one asked for).")
+        .def_property_readonly(
+            "fingerprint",
+            [](const PyClip& c) {
+                py::gil_scoped_release unlocked;
+                return model_fingerprint(c.model_dir);
+            },
+            "Identity of the model's files (weights and configs), as an index records it.")
         .def_property_readonly("projection_dim", [](const PyClip& c) { return c.clip.config().projection_dim; },
                                "Width of the embeddings.")
         .def_property_readonly("image_size", [](const PyClip& c) { return c.clip.config().vision.image_size; },

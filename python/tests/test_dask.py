@@ -125,3 +125,47 @@ def test_bad_arguments(client, tmp_path):
         zeroclip.dask.embed([IMAGES], model=str(MODEL), out=str(tmp_path), partition_size=0)
     with pytest.raises(ValueError, match="no images"):
         zeroclip.dask.embed([tmp_path / "absent"], model=str(MODEL), out=str(tmp_path / "o"))
+
+
+def test_shards_feed_the_index_like_add(client, clip, photos, tmp_path):
+    """The job's shards imported into an index give the search results of an index built by add,
+    and a later add of the same tree encodes nothing."""
+    out = tmp_path / "shards"
+    zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)
+    imported = zeroclip.Index(str(tmp_path / "imported.zcdb"), clip)
+    result = imported.import_shards(str(out))
+    assert result["shards"] == 4 and result["rows"] == len(NAMES) and result["imported"] == len(NAMES)
+    assert [p for p, _ in result["failed"]] == [str(photos / "a" / "broken.jpg")]
+    assert len(imported) == len(NAMES)
+
+    added = zeroclip.Index(str(tmp_path / "added.zcdb"), clip)
+    assert added.add([str(photos)])["encoded"] == len(NAMES)
+    for query in ["a photo of a cat", "a red square", ["a dog", "grass"]]:
+        a = imported.search(query, k=len(NAMES), exact=True)
+        b = added.search(query, k=len(NAMES), exact=True)
+        assert [h["path"] for h in a] == [h["path"] for h in b]
+        assert np.allclose([h["score"] for h in a], [h["score"] for h in b], atol=1e-6)
+    image = str(photos / "b" / NAMES[0])
+    assert [h["path"] for h in imported.search_image(image, k=3)] == [h["path"] for h in added.search_image(image, k=3)]
+
+    again = imported.add([str(photos)])
+    assert again["encoded"] == 0 and again["unchanged"] == len(NAMES)
+    assert imported.import_shards(str(out))["unchanged"] == len(NAMES)
+
+
+def test_older_shards_are_refused_and_rewritten_by_a_rerun(client, clip, photos, tmp_path):
+    out = tmp_path / "shards"
+    zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)
+    old = out / "shard-00001.json"
+    meta = json.loads(old.read_text())
+    for key in ("fingerprint", "files", "dim", "cwd"):  # what shards held before the index could import them
+        del meta[key]
+    old.write_text(json.dumps(meta))
+    index = zeroclip.Index(str(tmp_path / "photos.zcdb"), clip)
+    with pytest.raises(ValueError, match="shard-00001.json.*rerun zeroclip.dask.embed"):
+        index.import_shards(str(out))
+    assert len(index) == 0  # nothing imported, not even the good shards
+    with pytest.raises(FileNotFoundError, match="absent"):
+        index.import_shards(str(tmp_path / "absent"))
+    assert zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)["written"] == 1
+    assert index.import_shards(str(out))["imported"] == len(NAMES)

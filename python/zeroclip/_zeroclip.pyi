@@ -24,6 +24,9 @@ class Clip:
     @property
     def precision(self) -> str: ...
     @property
+    def fingerprint(self) -> str:
+        """Identity of the model's files (weights and configs), as an index records it."""
+    @property
     def projection_dim(self) -> int: ...
     @property
     def image_size(self) -> int: ...
@@ -65,6 +68,10 @@ class Index:
     def path(self) -> str: ...
     def add(self, paths: Sequence[str]) -> dict[str, Any]:
         """Adds new and changed files under paths: {scanned, unchanged, reused, encoded, removed, failed}."""
+    def import_shards(self, dir: PathLike) -> dict[str, Any]:
+        """Adds the vectors zeroclip.dask.embed wrote under dir, encoding nothing (every shard is
+        checked first: a bad one raises, naming the file, and nothing is imported); files already
+        indexed are skipped. {shards, rows, imported, unchanged, failed: [(path, message)]}."""
     def search(self, query: Union[str, Sequence[str], npt.NDArray[np.float32]], k: int = 10,
                threshold: Optional[float] = None, exact: bool = False) -> list[dict[str, Any]]:
         """[{"path", "score", "row"}], best first, for a text, texts or an embedding."""

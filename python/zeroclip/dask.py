@@ -9,8 +9,11 @@
 The paths are split into partitions of `partition_size`; each partition becomes one task, which a
 worker runs through the library's embedding pipeline with a model that worker loaded once (a
 worker plugin) and writes as one shard: shard-NNNNN.npy (float32 [rows, D]) and shard-NNNNN.json
-(the input paths, the rows' paths, the unreadable ones), each written to a temporary name and
-renamed, the .json last. A shard whose .json names the same inputs is finished: a rerun skips it.
+(the input paths, the rows' paths with the [size, mtime_ns] each file had before it was read, the
+unreadable ones, the model with its fingerprint, precision and dim, and the worker's cwd), each
+written to a temporary name and renamed, the .json last. A shard whose .json names the same inputs
+(and the model's fingerprint) is finished: a rerun skips it. The shards feed a search index
+without encoding anything again: `zeroclip index --db F --import DIR` or `Index.import_shards`.
 Failed tasks are retried (`retries`), and tasks of a lost worker are rescheduled by Dask. Workers
 need the images and `out` at the same paths (a shared file system); directories in `paths` are
 expanded on the client, like `zeroclip embed` does.
@@ -65,7 +68,12 @@ def _finished(out, index, inputs):
             meta = json.load(f)
     except (OSError, ValueError):
         return False
-    return meta.get("inputs") == inputs and os.path.exists(base + ".npy")
+    if meta.get("inputs") != inputs or "fingerprint" not in meta or "files" not in meta:
+        return False  # another partition, or an older shard that an index cannot check: redone
+    try:
+        return np.load(base + ".npy", mmap_mode="r").shape[0] == len(meta["paths"])
+    except (OSError, ValueError):
+        return False
 
 
 def _write_atomically(path, write):
@@ -89,10 +97,21 @@ def _embed_partition(plugin_name, index, inputs, out):
     base = _shard_base(out, index)
     if not _finished(out, index, inputs):  # a retry may find the shard an earlier attempt finished
         clip = get_worker().plugins[plugin_name].clip()
+        # Each file's size and mtime before it is read: an index imports a row only while its
+        # file still matches them (a file changed meanwhile may not match its vector).
+        stats = {}
+        for p in inputs:
+            try:
+                st = os.stat(p)
+                stats[p] = [st.st_size, st.st_mtime_ns]
+            except OSError:
+                pass  # the encoder reports it
         paths, vectors, failures = clip.embed_image_files(inputs)
         _write_atomically(base + ".npy", lambda f: np.save(f, vectors))
-        meta = {"inputs": inputs, "paths": paths, "failed": [{"path": p, "error": e} for p, e in failures],
-                "model": clip.model, "precision": clip.precision}
+        meta = {"inputs": inputs, "paths": paths, "files": [stats.get(p, [-1, -1]) for p in paths],
+                "failed": [{"path": p, "error": e} for p, e in failures], "model": clip.model,
+                "fingerprint": clip.fingerprint, "precision": clip.precision, "dim": clip.projection_dim,
+                "cwd": os.getcwd()}
         _write_atomically(base + ".json", lambda f: f.write(json.dumps(meta).encode("utf-8")))
     with open(base + ".json", encoding="utf-8") as f:
         meta = json.load(f)

@@ -1,5 +1,5 @@
-// zeroclip index: add a photo collection to an index database, incrementally; --stats,
-// --remove and --export work on the database alone.
+// zeroclip index: add a photo collection to an index database, incrementally, or the shards of
+// a zeroclip.dask.embed job (--import); --stats, --remove and --export work on the database alone.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -23,6 +23,7 @@ struct IndexCommandOptions {
     bool json = false;
     bool remove = false;
     std::string export_file;
+    std::string import_dir;
     bool quiet = false;
     std::vector<std::string> inputs;
 };
@@ -75,6 +76,23 @@ int run_export(Index& index, const std::string& file) {
     return 0;
 }
 
+int run_import(Index& index, const IndexCommandOptions& options) {
+    Progress bar("import", options.quiet);
+    int status = 0;
+    const ImportProgress result = index.import_shards(
+        options.import_dir, [&](const ImportProgress& p) { bar.update(p.rows, p.total_rows); },
+        [&](const ImageFailure& f) {
+            bar.before_message();
+            report_failure(f);
+            status = 1;
+        });
+    std::cout << "imported " << result.imported << " vectors from " << result.shards << " shards, " << result.unchanged
+              << " unchanged";
+    if (result.failed) std::cout << ", " << result.failed << " failed";
+    std::cout << "; " << index.stats().images << " images in " << options.index.db << "\n";
+    return status;
+}
+
 int run_index(const IndexCommandOptions& options) {
     const IndexOptions index_opts = index_options(options.index);
     const bool exists = std::filesystem::exists(options.index.db);
@@ -88,7 +106,10 @@ int run_index(const IndexCommandOptions& options) {
         }
         return run_export(index, options.export_file);
     }
-    if (options.inputs.empty()) throw Error("give the image files or directories to index");
+    const bool importing = !options.import_dir.empty();
+    if (importing && !options.inputs.empty())
+        throw Error("--import " + options.import_dir + " takes no image paths (index them in a second run)");
+    if (!importing && options.inputs.empty()) throw Error("give the image files or directories to index");
 
     std::optional<Index> index;
     std::optional<Clip> clip;
@@ -110,6 +131,20 @@ int run_index(const IndexCommandOptions& options) {
         const std::string note = clip->model().precision_note();
         if (!note.empty()) std::cerr << "zeroclip: note: " << note << "\n";
         index.emplace(Index::create(options.index.db, describe_model(options.index.model, dir, *clip), index_opts));
+    }
+
+    if (importing) {
+        try {
+            return run_import(*index, options);
+        } catch (const Error&) {
+            // An index this run created that holds nothing would only be a leftover.
+            if (!exists && index->stats().images == 0) {
+                index.reset();
+                for (const char* suffix : {"", "-wal", "-shm", ".lock"})
+                    std::filesystem::remove(options.index.db + suffix);
+            }
+            throw;
+        }
     }
 
     Progress bar("index", options.quiet);
@@ -161,8 +196,11 @@ void add_index_command(CLI::App& app, Action& run) {
     auto* remove = cmd->add_flag("--remove", options->remove, "Remove the given paths (files or directories)");
     auto* exp = cmd->add_option("--export", options->export_file,
                                 "Write the vectors: FILE.npy (+ FILE.paths.txt) or FILE.jsonl");
-    stats->excludes(remove)->excludes(exp);
-    remove->excludes(exp);
+    auto* imp = cmd->add_option("--import", options->import_dir,
+                                "Add the vectors of a zeroclip.dask.embed job's shards in DIR (no encoding)");
+    stats->excludes(remove)->excludes(exp)->excludes(imp);
+    remove->excludes(exp)->excludes(imp);
+    exp->excludes(imp);
     cmd->add_flag("-q,--quiet", options->quiet, "No progress on stderr");
     cmd->add_option("paths", options->inputs, "Image files or directories");
     cmd->callback([options, &run] { run = [options] { return run_index(*options); }; });

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "zeroclip/error.h"
 
@@ -27,6 +29,13 @@ bool is_under(const std::string& path, const std::string& root) {
            (path.size() == root.size() || path[root.size()] == '/');
 }
 
+FileStat stat_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return {0, 0, path + ": cannot stat: " + std::strerror(errno)};
+    if (!S_ISREG(st.st_mode)) return {0, 0, path + ": not a regular file"};
+    return {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, {}};
+}
+
 FileScan scan_files(const std::vector<std::string>& inputs, std::vector<ImageFailure>& failures) {
     FileScan scan;
     for (const auto& input : inputs) {
@@ -43,17 +52,9 @@ FileScan scan_files(const std::vector<std::string>& inputs, std::vector<ImageFai
             failures.push_back(std::move(f));
         }
         for (const auto& path : paths) {
-            struct stat st {};
-            if (::stat(path.c_str(), &st) != 0) {
-                failures.push_back({path, path.string() + ": cannot stat: " + std::strerror(errno)});
-                continue;
-            }
-            if (!S_ISREG(st.st_mode)) {
-                failures.push_back({path, path.string() + ": not a regular file"});
-                continue;
-            }
-            scan.files.push_back({normal_path(path), static_cast<int64_t>(st.st_size),
-                                  static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+            const FileStat st = stat_file(path);
+            if (!st.error.empty()) failures.push_back({path, st.error});
+            else scan.files.push_back({normal_path(path), st.size, st.mtime_ns});
         }
     }
     return scan;
@@ -82,6 +83,24 @@ ContentHash hash_file(const std::string& path) {
     }
     ::close(fd);
     return hash_bytes(bytes);
+}
+
+std::vector<FileHash> hash_files(const std::vector<std::string>& paths, int threads) {
+    std::vector<FileHash> out(paths.size());
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+        for (size_t i; (i = next.fetch_add(1)) < paths.size();) {
+            try {
+                out[i].hash = hash_file(paths[i]);
+            } catch (const std::exception& e) {
+                out[i].error = e.what();
+            }
+        }
+    };
+    std::vector<std::jthread> pool;
+    for (int t = 1; t < threads && paths.size() > 8; ++t) pool.emplace_back(worker);
+    worker();
+    return out;
 }
 
 }  // namespace zeroclip::index

@@ -31,6 +31,14 @@ struct FileScan {
 // An input that does not exist stays a root: what was indexed under it is gone.
 FileScan scan_files(const std::vector<std::string>& inputs, std::vector<ImageFailure>& failures);
 
+struct FileStat {
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+    std::string error;  // empty when `path` is a regular file (symlinks followed)
+};
+
+FileStat stat_file(const std::string& path);
+
 // `path` equals `root` or lies below it.
 bool is_under(const std::string& path, const std::string& root);
 
@@ -39,5 +47,13 @@ std::string normal_path(const std::filesystem::path& path);
 
 // hash_bytes of a file's content; throws naming the file.
 ContentHash hash_file(const std::string& path);
+
+struct FileHash {
+    ContentHash hash;
+    std::string error;  // empty when hashed
+};
+
+// hash_file of each path, on up to `threads` threads (reading is most of it).
+std::vector<FileHash> hash_files(const std::vector<std::string>& paths, int threads);
 
 }  // namespace zeroclip::index

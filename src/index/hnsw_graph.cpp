@@ -161,7 +161,8 @@ GraphFileRecord HnswGraph::save(const std::filesystem::path& path, int64_t gener
     return record;
 }
 
-void HnswGraph::add(const std::vector<int64_t>& ids, const std::vector<float>& vectors, int threads) {
+void HnswGraph::add(const std::vector<int64_t>& ids, const std::vector<float>& vectors, int threads,
+                    const std::function<void(size_t, size_t)>& on_progress) {
     if (ids.empty()) return;
     const size_t needed = graph_->cur_element_count + ids.size();
     if (needed > graph_->max_elements_) graph_->resizeIndex(std::max(needed, graph_->max_elements_ + graph_->max_elements_ / 4));
@@ -173,13 +174,23 @@ void HnswGraph::add(const std::vector<int64_t>& ids, const std::vector<float>& v
         first = 1;
     }
     std::atomic<size_t> next{first};
-    auto worker = [&] {
-        for (size_t i; (i = next.fetch_add(1)) < ids.size();)
+    const size_t report_every = std::max<size_t>(ids.size() / 20, 10000);
+    auto worker = [&](bool reports) {
+        size_t next_report = report_every;
+        for (size_t i; (i = next.fetch_add(1)) < ids.size();) {
             graph_->addPoint(vectors.data() + i * dim_, static_cast<hnswlib::labeltype>(ids[i]));
+            if (reports && on_progress && i >= next_report) {
+                on_progress(i, ids.size());
+                next_report = i + report_every;
+            }
+        }
     };
-    std::vector<std::jthread> pool;
-    for (int t = 1; t < threads && ids.size() - first > 256; ++t) pool.emplace_back(worker);
-    worker();
+    {
+        std::vector<std::jthread> pool;
+        for (int t = 1; t < threads && ids.size() - first > 256; ++t) pool.emplace_back(worker, false);
+        worker(true);
+    }
+    if (on_progress) on_progress(ids.size(), ids.size());
 }
 
 void HnswGraph::remove(int64_t id) {

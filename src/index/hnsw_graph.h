@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,8 +41,10 @@ public:
     // the record to store in the database.
     GraphFileRecord save(const std::filesystem::path& path, int64_t generation) const;
 
-    // Adds rows on `threads` workers (hnswlib's insertion is thread-safe for distinct labels).
-    void add(const std::vector<int64_t>& ids, const std::vector<float>& vectors, int threads);
+    // Adds rows on `threads` workers (hnswlib's insertion is thread-safe for distinct labels);
+    // `on_progress(done, total)`, when given, is called from the calling thread now and then.
+    void add(const std::vector<int64_t>& ids, const std::vector<float>& vectors, int threads,
+             const std::function<void(size_t, size_t)>& on_progress = {});
     void remove(int64_t id);  // no-op when absent
     size_t size() const;      // entries, tombstoned ones included
     size_t deleted() const;

@@ -5,8 +5,6 @@
 // (the vector of a row with that content is reused) and "new or changed" (encoded). Metadata
 // changes commit in one transaction, then every encoded batch in its own, so that a killed
 // run loses at most one batch and the next run picks up where it stopped.
-#include <atomic>
-#include <thread>
 #include <unordered_map>
 
 #include "index/file_scan.h"
@@ -93,25 +91,17 @@ AddProgress Index::add(const std::function<Clip&()>& open_clip, const std::vecto
     report();
 
     {  // hash on all cores: reading is most of it
-        std::vector<std::optional<std::string>> errors(candidates.size());
-        std::atomic<size_t> next{0};
-        auto worker = [&] {
-            for (size_t i; (i = next.fetch_add(1)) < candidates.size();) {
-                try {
-                    candidates[i].hash = index::hash_file(candidates[i].file->path);
-                } catch (const std::exception& e) {
-                    errors[i] = e.what();
-                }
-            }
-        };
-        std::vector<std::jthread> pool;
-        for (int t = 1; t < impl.threads() && candidates.size() > 8; ++t) pool.emplace_back(worker);
-        worker();
-        pool.clear();
+        std::vector<std::string> names;
+        for (const auto& c : candidates) names.push_back(c.file->path);
+        const std::vector<index::FileHash> hashes = index::hash_files(names, impl.threads());
         std::vector<Pending> hashed;
         for (size_t i = 0; i < candidates.size(); ++i) {
-            if (errors[i]) fail({candidates[i].file->path, *errors[i]});
-            else hashed.push_back(candidates[i]);
+            if (!hashes[i].error.empty()) {
+                fail({candidates[i].file->path, hashes[i].error});
+                continue;
+            }
+            hashed.push_back(candidates[i]);
+            hashed.back().hash = hashes[i].hash;
         }
         candidates = std::move(hashed);
     }

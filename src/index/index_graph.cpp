@@ -111,7 +111,7 @@ void Index::Impl::update_graph() {
             rows_changed = !removed.empty() || !ids.empty();
         }
         db.exec("COMMIT");
-        graph->add(ids, vectors, threads());
+        graph->add(ids, vectors, threads(), options.on_graph_progress);
     } catch (...) {
         sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
         graph.reset();

@@ -23,4 +23,14 @@ struct NpyArray {
 // Reads a float32 (<f4, C order) .npy file; throws naming the path for anything else.
 NpyArray read_npy_f32(const std::filesystem::path& path);
 
+struct NpyHeader {
+    std::vector<int64_t> shape;
+    uint64_t data_offset = 0;  // where the values begin
+    uint64_t count = 0;        // values (the product of shape)
+};
+
+// The header of a float32 (<f4, C order) .npy file, without reading its data; throws naming the
+// path for another dtype or layout, and when the file is shorter than its shape says.
+NpyHeader read_npy_f32_header(const std::filesystem::path& path);
+
 }  // namespace zeroclip
