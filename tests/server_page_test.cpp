@@ -1,8 +1,9 @@
 // The web page of `zeroclip serve` in headless Chromium, driven over WebDriver (chromedriver):
 // pick an image, type labels, classify, read the bar chart from the DOM and compare it with
-// `zeroclip classify --json`. Skips when Chromium or chromedriver is not installed.
+// `zeroclip classify --json`. Skips when Chromium or chromedriver is not installed, or `localhost` does not resolve.
 #include <gtest/gtest.h>
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -22,6 +23,18 @@ using nlohmann::json;
 constexpr const char* kChromium = "/usr/bin/chromium";
 constexpr const char* kChromedriver = "/usr/bin/chromedriver";
 constexpr const char* kElementKey = "element-6066-11e4-a52e-4f735466cecf";  // W3C WebDriver
+
+// Why this machine cannot drive the browser, or empty. ChromeDriver reaches Chromium's DevTools
+// at ws://localhost:PORT, so `localhost` must resolve (a bare debootstrap root has no /etc/hosts).
+std::string browser_unavailable() {
+    if (!std::filesystem::exists(kChromium) || !std::filesystem::exists(kChromedriver))
+        return "Chromium not installed (apt-get install chromium chromium-driver; scripts/install-deps.sh does)";
+    addrinfo* found = nullptr;
+    if (::getaddrinfo("localhost", nullptr, nullptr, &found) != 0)
+        return "the name 'localhost' does not resolve here (no /etc/hosts entry), and ChromeDriver needs it";
+    ::freeaddrinfo(found);
+    return {};
+}
 
 int free_port() {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -58,6 +71,7 @@ public:
                                               {"goog:chromeOptions", {{"binary", kChromium}, {"args", args}}}}}}}};
         const json session = call("POST", "/session", caps);
         session_ = session["value"].value("sessionId", "");
+        if (session_.empty()) error_ = session["value"].value("message", session.dump());
     }
     ~Browser() {
         if (!session_.empty()) driver_.Delete(("/session/" + session_).c_str());
@@ -65,6 +79,7 @@ public:
         ::waitpid(pid_, nullptr, 0);
     }
     bool ok() const { return !session_.empty(); }
+    const std::string& error() const { return error_; }
 
     json call(const std::string& method, const std::string& path, const json& body = json::object()) {
         httplib::Result res = method == "GET" ? driver_.Get(path.c_str())
@@ -98,11 +113,11 @@ private:
     httplib::Client driver_;
     pid_t pid_ = -1;
     std::string session_;
+    std::string error_;  // chromedriver's answer when it gave no session
 };
 
 TEST(ServerPage, ClassifiesAPickedImageInHeadlessChromium) {
-    if (!std::filesystem::exists(kChromium) || !std::filesystem::exists(kChromedriver))
-        GTEST_SKIP() << "Chromium not installed (apt-get install chromium chromium-driver; scripts/install-deps.sh does)";
+    if (const std::string why = browser_unavailable(); !why.empty()) GTEST_SKIP() << why;
     TestServer s;
     const auto profile = std::filesystem::temp_directory_path() / ("zeroclip_chromium_" + std::to_string(::getpid()));
     std::filesystem::remove_all(profile);
@@ -119,7 +134,7 @@ TEST(ServerPage, ClassifiesAPickedImageInHeadlessChromium) {
     }
     {
         Browser browser(profile);
-        ASSERT_TRUE(browser.ok()) << "chromedriver gave no session";
+        ASSERT_TRUE(browser.ok()) << "chromedriver gave no session: " << browser.error();
         browser.session_call("POST", "/url", {{"url", "http://127.0.0.1:" + std::to_string(s.server->port()) + "/"}});
         EXPECT_EQ(browser.script("return document.title"), "zeroclip");
 
@@ -160,8 +175,7 @@ namespace zeroclip::test {
 namespace {
 
 TEST(ServerPage, SearchesTheIndexAndShowsMoreLikeThisInHeadlessChromium) {
-    if (!std::filesystem::exists(kChromium) || !std::filesystem::exists(kChromedriver))
-        GTEST_SKIP() << "Chromium not installed (apt-get install chromium chromium-driver; scripts/install-deps.sh does)";
+    if (const std::string why = browser_unavailable(); !why.empty()) GTEST_SKIP() << why;
     TestServer s;
     const auto dir = std::filesystem::temp_directory_path() / ("zeroclip_page_index_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
@@ -175,7 +189,7 @@ TEST(ServerPage, SearchesTheIndexAndShowsMoreLikeThisInHeadlessChromium) {
         const auto expected = index.search_text(*s.clip, {"a red square"}, options);
         {
             Browser browser(dir / "profile");
-            ASSERT_TRUE(browser.ok()) << "chromedriver gave no session";
+            ASSERT_TRUE(browser.ok()) << "chromedriver gave no session: " << browser.error();
             browser.session_call("POST", "/url", {{"url", "http://127.0.0.1:" + std::to_string(s.server->port()) + "/"}});
             ASSERT_EQ(browser.wait_for("return !document.getElementById('search-section').hidden"), true);
             browser.session_call("POST", "/element/" + browser.element("#query") + "/value", {{"text", "a red square"}});
