@@ -141,6 +141,44 @@ TEST_F(IndexImport, StoresTheShardsVectorsAndAddThenEncodesNothing) {
     EXPECT_EQ(index.stats().images, names_.size());
 }
 
+// A file name that is not UTF-8 cannot be a JSON string: dask.py records its bytes in hex.
+TEST_F(IndexImport, PathsThatAreNotUtf8AreReadFromTheirBytes) {
+    const auto hex = [](const std::string& bytes) {
+        std::string out;
+        for (unsigned char c : bytes) {
+            char digits[3];
+            std::snprintf(digits, sizeof digits, "%02x", c);
+            out += digits;
+        }
+        return out;
+    };
+    auto meta = write_shard(0, names_);
+    // Renamed after the shard was written: size and mtime stay those the shard recorded.
+    const fs::path latin1 = photos() / "caf\xe9 \xff.jpg", unreadable = photos() / "gar\xe7on.jpg";
+    std::error_code ec;
+    fs::rename(photos() / names_[0], latin1, ec);
+    if (ec) GTEST_SKIP() << "the file system refuses a file name that is not UTF-8: " << ec.message();
+    meta["paths"][0] = {{"bytes_hex", hex(latin1.native())}};
+    meta["inputs"][0] = meta["paths"][0];
+    meta["failed"].push_back({{"path", {{"bytes_hex", hex(unreadable.native())}}}, {"error", "not an image"}});
+    write_json(0, meta);
+
+    Index index = Index::create(db(), model_);
+    std::vector<ImageFailure> failures;
+    const ImportProgress p = index.import_shards(shards(), {}, [&](const ImageFailure& f) { failures.push_back(f); });
+    EXPECT_EQ(p.imported, names_.size());
+    ASSERT_EQ(failures.size(), 1u);
+    EXPECT_EQ(failures[0].path, unreadable);
+    const auto vectors = stored(index);
+    ASSERT_TRUE(vectors.count(latin1.string()));
+    const auto expected = expected_embedding(latin1);
+    for (size_t d = 0; d < expected.size(); ++d) ASSERT_NEAR(vectors.at(latin1.string())[d], expected[d], 1e-6);
+    // The row is the file add() finds under that name: nothing to encode.
+    const AddProgress again = add_without_model(index);
+    EXPECT_EQ(again.unchanged, names_.size());
+    EXPECT_EQ(again.to_encode, 0u);
+}
+
 TEST_F(IndexImport, RerunSkipsWhatIsIndexedAndResumes) {
     const std::vector<std::string> first(names_.begin(), names_.begin() + 3), second(names_.begin() + 3, names_.end());
     write_shard(0, first);
@@ -242,6 +280,20 @@ TEST_F(IndexImport, BadShardsAreOneLineErrorsNamingTheFileAndImportNothing) {
              write_json(1, meta);
          },
          "shard-00001.json", "rerun zeroclip.dask.embed"},
+        {"a path that is not a path",
+         [&] {
+             auto meta = write_shard(1, rest);
+             meta["paths"][0] = 42;
+             write_json(1, meta);
+         },
+         "shard-00001.json", "neither a string nor {\"bytes_hex\""},
+        {"bytes_hex that is not hex",
+         [&] {
+             auto meta = write_shard(1, rest);
+             meta["paths"][0] = {{"bytes_hex", "2f746d7g"}};
+             write_json(1, meta);
+         },
+         "shard-00001.json", "\"bytes_hex\" is not the lowercase hex digits of a path: \"2f746d7g\""},
         {"not json", [&] { test::write_file(shards() / "shard-00001.json", "{\"paths\": ["); }, "shard-00001.json", "JSON"},
         {"no npy", [&] { fs::remove(npy(1)); }, "shard-00001.npy", ""},
     };

@@ -38,6 +38,23 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
+std::string shard_path_bytes(const nlohmann::json& record) {
+    if (record.is_string()) return record.get<std::string>();
+    if (!record.is_object() || record.size() != 1 || !record.contains("bytes_hex") || !record["bytes_hex"].is_string())
+        throw Error("a path is neither a string nor {\"bytes_hex\": \"...\"}", ErrorKind::InvalidInput);
+    const auto& hex = record["bytes_hex"].get_ref<const std::string&>();
+    const auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    const bool hex_digits = std::all_of(hex.begin(), hex.end(), [&](char c) { return digit(c) >= 0; });
+    if (hex.empty() || hex.size() % 2 != 0 || !hex_digits)
+        throw Error("\"bytes_hex\" is not the lowercase hex digits of a path: \"" + hex.substr(0, 64) + "\"",
+                    ErrorKind::InvalidInput);
+    std::string bytes;
+    for (size_t i = 0; i < hex.size(); i += 2) bytes.push_back(static_cast<char>(digit(hex[i]) * 16 + digit(hex[i + 1])));
+    if (bytes.find('\0') != std::string::npos)
+        throw Error("\"bytes_hex\" holds a NUL byte, which no path can", ErrorKind::InvalidInput);
+    return bytes;
+}
+
 std::vector<std::filesystem::path> list_shards(const std::filesystem::path& dir) {
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec))
@@ -73,6 +90,13 @@ EmbeddingShard read_shard(const std::filesystem::path& json_path) {
                             "zeroclip.dask.embed with the same arguments to rewrite it",
                     ErrorKind::InvalidInput);
 
+    const auto path_at = [&](const nlohmann::json& record) {
+        try {
+            return shard_path_bytes(record);
+        } catch (const Error& e) {
+            throw Error(where + e.what(), e.kind());
+        }
+    };
     EmbeddingShard shard;
     shard.json = json_path;
     shard.npy = json_path;
@@ -82,7 +106,7 @@ EmbeddingShard read_shard(const std::filesystem::path& json_path) {
         shard.model.fingerprint = meta.at("fingerprint").get<std::string>();
         shard.model.precision = meta.at("precision").get<std::string>();
         shard.model.dim = meta.at("dim").get<int>();
-        const std::filesystem::path cwd = meta.at("cwd").get<std::string>();
+        const std::filesystem::path cwd = path_at(meta.at("cwd"));
         if (!cwd.is_absolute()) throw Error(where + "\"cwd\" is not an absolute path", ErrorKind::InvalidInput);
         const auto& paths = meta.at("paths");
         const auto& files = meta.at("files");
@@ -95,12 +119,12 @@ EmbeddingShard read_shard(const std::filesystem::path& json_path) {
             if (!file.is_array() || file.size() != 2)
                 throw Error(where + "file record " + std::to_string(i) + " is not [size, mtime_ns]",
                             ErrorKind::InvalidInput);
-            const std::filesystem::path path = paths[i].get<std::string>();
+            const std::filesystem::path path = path_at(paths[i]);
             shard.rows.push_back({normal_path(path.is_absolute() ? path : cwd / path), file[0].get<int64_t>(),
                                   file[1].get<int64_t>()});
         }
         for (const auto& f : meta.value("failed", nlohmann::json::array()))
-            shard.failed.push_back({f.at("path").get<std::string>(), f.at("error").get<std::string>()});
+            shard.failed.push_back({path_at(f.at("path")), f.at("error").get<std::string>()});
     } catch (const nlohmann::json::exception& e) {
         throw Error(where + "malformed shard record (" + e.what() + ")", ErrorKind::InvalidInput);
     }

@@ -5,6 +5,8 @@
 //   "failed"      [{"path", "error"}] of the unreadable inputs,
 //   "model", "fingerprint", "precision", "dim"   the model that made the vectors,
 //   "cwd"         the worker's working directory, "inputs" the partition's inputs.
+// Each path is a string (its UTF-8 bytes) or, when its bytes are not UTF-8 (a file name in
+// another encoding, which JSON strings cannot hold), {"bytes_hex": "<its bytes in hex>"}.
 // Shards written before "fingerprint" and "files" existed cannot be matched to an index's model
 // exactly: reading one is an error that says to rerun the job (which rewrites them).
 #pragma once
@@ -13,6 +15,8 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "zeroclip/index.h"
 
@@ -32,6 +36,10 @@ struct EmbeddingShard {
     std::vector<ImageFailure> failed;
     uint64_t data_offset = 0;  // where the .npy's values begin
 };
+
+// The bytes of a path recorded in a shard (a string or {"bytes_hex": ...}); throws InvalidInput
+// for anything else.
+std::string shard_path_bytes(const nlohmann::json& record);
 
 // The finished shards under `dir` (those with a .json), in partition order. Throws when `dir`
 // is not a directory or holds no shard.
