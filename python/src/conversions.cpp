@@ -22,12 +22,43 @@ py::array_t<float> to_numpy(Matrix&& matrix) {
 }
 
 std::filesystem::path to_path(const py::handle& object, const std::string& what) {
-    if (py::isinstance<py::str>(object) || py::hasattr(object, "__fspath__")) {
-        const py::object fspath = py::module_::import("os").attr("fspath")(object);
-        if (py::isinstance<py::str>(fspath)) return std::filesystem::path(fspath.cast<std::string>());
+    if (py::isinstance<py::str>(object) || py::isinstance<py::bytes>(object) || py::hasattr(object, "__fspath__")) {
+        const py::object encoded = py::module_::import("os").attr("fsencode")(object);
+        if (py::isinstance<py::bytes>(encoded)) {
+            std::string bytes = encoded.cast<std::string>();
+            if (bytes.find('\0') != std::string::npos)
+                throw py::value_error(what + ": a path cannot hold a NUL byte");
+            return std::filesystem::path(std::move(bytes));
+        }
     }
-    throw py::type_error(what + ": expected a path (str or os.PathLike), got " +
+    throw py::type_error(what + ": expected a path (str, bytes or os.PathLike), got " +
                          py::str(py::type::of(object).attr("__name__")).cast<std::string>());
+}
+
+py::str path_to_python(const std::filesystem::path& path) {
+    const std::string& native = path.native();
+    PyObject* decoded = PyUnicode_DecodeFSDefaultAndSize(native.data(), static_cast<Py_ssize_t>(native.size()));
+    if (!decoded) throw py::error_already_set();
+    return py::reinterpret_steal<py::str>(decoded);
+}
+
+py::str message_to_python(const std::string& message) {
+    PyObject* decoded = PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "backslashreplace");
+    if (!decoded) throw py::error_already_set();
+    return py::reinterpret_steal<py::str>(decoded);
+}
+
+std::vector<std::string> native_strings(const std::vector<std::filesystem::path>& paths) {
+    std::vector<std::string> out;
+    out.reserve(paths.size());
+    for (const auto& p : paths) out.push_back(p.native());
+    return out;
+}
+
+py::list failures_to_python(const std::vector<ImageFailure>& failures) {
+    py::list out;
+    for (const auto& f : failures) out.append(py::make_tuple(path_to_python(f.path), message_to_python(f.message)));
+    return out;
 }
 
 namespace {
@@ -55,8 +86,9 @@ RgbImage to_rgb_image(const py::array& array, const std::string& name) {
 }  // namespace
 
 std::vector<ImageInput> to_image_inputs(const py::sequence& images) {
-    if (py::isinstance<py::str>(images))
-        throw py::type_error("images: expected a list of paths or arrays, got a str");
+    if (py::isinstance<py::str>(images) || py::isinstance<py::bytes>(images))
+        throw py::type_error("images: expected a list of paths or arrays, got a single " +
+                             py::str(py::type::of(images).attr("__name__")).cast<std::string>());
     std::vector<ImageInput> inputs;
     inputs.reserve(images.size());
     for (size_t i = 0; i < images.size(); ++i) {
@@ -73,12 +105,11 @@ void register_error_translator() {
         try {
             if (pointer) std::rethrow_exception(pointer);
         } catch (const Error& e) {
-            switch (e.kind()) {
-            case ErrorKind::InvalidInput: PyErr_SetString(PyExc_ValueError, e.what()); return;
-            case ErrorKind::NotFound: PyErr_SetString(PyExc_FileNotFoundError, e.what()); return;
-            case ErrorKind::Failure: break;
-            }
-            PyErr_SetString(PyExc_RuntimeError, e.what());
+            // The message may quote a path that is not UTF-8 (PyErr_SetString would fail on it).
+            PyObject* type = e.kind() == ErrorKind::InvalidInput ? PyExc_ValueError
+                             : e.kind() == ErrorKind::NotFound   ? PyExc_FileNotFoundError
+                                                                 : PyExc_RuntimeError;
+            PyErr_SetObject(type, message_to_python(e.what()).ptr());
         }
     });
 }

@@ -34,7 +34,7 @@ py::list hits_to_python(const std::vector<SearchHit>& hits) {
     py::list out;
     for (const auto& hit : hits) {
         py::dict item;
-        item["path"] = hit.path.string();
+        item["path"] = path_to_python(hit.path);
         item["score"] = hit.score;
         item["row"] = hit.row;
         out.append(item);
@@ -60,20 +60,20 @@ Index(path, clip): opens `path`, creating it for clip's model when missing (an i
 another model is an error). add() encodes new and changed files only; search() takes a text,
 a list of texts (their embeddings summed) or an embedding.)doc")
         .def(py::init(&open_index), py::arg("path"), py::arg("clip"), py::keep_alive<1, 3>())
-        .def_property_readonly("path", [](PyIndex& i) { return i.index.path().string(); })
+        .def_property_readonly("path", [](PyIndex& i) { return path_to_python(i.index.path()); })
         .def(
             "add",
-            [](PyIndex& i, const std::vector<std::string>& inputs) {
+            [](PyIndex& i, const std::vector<std::filesystem::path>& paths) {
+                const auto inputs = native_strings(paths);
                 AddProgress progress;
-                std::vector<std::pair<std::string, std::string>> failed;
+                std::vector<ImageFailure> failed;
                 {
                     py::gil_scoped_release unlocked;
                     Lock lock(i.clip->mutex);
                     AddOptions options;
                     options.run = i.clip->run;
-                    progress = i.index.add(i.clip->clip, inputs, options, {}, [&](const ImageFailure& f) {
-                        failed.emplace_back(f.path.string(), f.message);
-                    });
+                    progress = i.index.add(i.clip->clip, inputs, options, {},
+                                           [&](const ImageFailure& f) { failed.push_back(f); });
                 }
                 py::dict out;
                 out["scanned"] = progress.scanned;
@@ -81,7 +81,7 @@ a list of texts (their embeddings summed) or an embedding.)doc")
                 out["reused"] = progress.reused;
                 out["encoded"] = progress.encoded;
                 out["removed"] = progress.removed;
-                out["failed"] = failed;
+                out["failed"] = failures_to_python(failed);
                 return out;
             },
             py::arg("paths"),
@@ -91,19 +91,17 @@ a list of texts (their embeddings summed) or an embedding.)doc")
             "import_shards",
             [](PyIndex& i, const std::filesystem::path& dir) {
                 ImportProgress progress;
-                std::vector<std::pair<std::string, std::string>> failed;
+                std::vector<ImageFailure> failed;
                 {
                     py::gil_scoped_release unlocked;
-                    progress = i.index.import_shards(dir, {}, [&](const ImageFailure& f) {
-                        failed.emplace_back(f.path.string(), f.message);
-                    });
+                    progress = i.index.import_shards(dir, {}, [&](const ImageFailure& f) { failed.push_back(f); });
                 }
                 py::dict out;
                 out["shards"] = progress.shards;
                 out["rows"] = progress.total_rows;
                 out["imported"] = progress.imported;
                 out["unchanged"] = progress.unchanged;
-                out["failed"] = failed;
+                out["failed"] = failures_to_python(failed);
                 return out;
             },
             py::arg("dir"),
@@ -153,9 +151,10 @@ unchanged} and the failed (path, message) pairs, the shards' unreadable images i
             "The k images most similar to an image file: [{path, score, row}], best first.")
         .def(
             "remove",
-            [](PyIndex& i, const std::vector<std::string>& paths) {
+            [](PyIndex& i, const std::vector<std::filesystem::path>& paths) {
+                const auto inputs = native_strings(paths);
                 py::gil_scoped_release unlocked;
-                return i.index.remove(paths);
+                return i.index.remove(inputs);
             },
             py::arg("paths"), "Drops these files (or everything under these folders); returns how many.")
         .def(

@@ -21,7 +21,7 @@ namespace {
 
 using Lock = std::lock_guard<std::mutex>;
 
-std::unique_ptr<PyClip> open_clip(const std::string& model, const std::string& precision, int threads,
+std::unique_ptr<PyClip> open_clip(const std::filesystem::path& model, const std::string& precision, int threads,
                                   const std::string& device, int batch_size) {
     if (threads < 0) throw Error("threads must be 0 (all cores) or more", ErrorKind::InvalidInput);
     if (batch_size < 1) throw Error("batch_size must be at least 1", ErrorKind::InvalidInput);
@@ -30,8 +30,9 @@ std::unique_ptr<PyClip> open_clip(const std::string& model, const std::string& p
     options.device = parse_device(device);
     options.threads = threads;
     py::gil_scoped_release unlocked;
-    const auto dir = resolve_model(model, HubOptions::from_environment());
-    return std::make_unique<PyClip>(model, Clip::open(dir, options), dir, ImageRunOptions{batch_size, threads});
+    const auto dir = resolve_model(model.native(), HubOptions::from_environment());
+    return std::make_unique<PyClip>(model.native(), Clip::open(dir, options), dir,
+                                    ImageRunOptions{batch_size, threads});
 }
 
 std::vector<std::string> texts_argument(const std::vector<std::string>& texts) {
@@ -41,7 +42,7 @@ std::vector<std::string> texts_argument(const std::vector<std::string>& texts) {
 
 std::vector<std::string> templates_argument(const py::object& templates) {
     if (templates.is_none()) return {kDefaultTemplate};
-    if (py::isinstance<py::str>(templates)) return load_templates(templates.cast<std::string>());
+    if (py::isinstance<py::str>(templates)) return load_templates(to_path(templates, "templates").native());
     return templates.cast<std::vector<std::string>>();
 }
 
@@ -56,7 +57,7 @@ py::list classifications_to_python(const ZeroShotClassifier& classifier, const s
             predictions.append(prediction);
         }
         py::dict item;
-        item["image"] = result.image.empty() ? py::object(py::none()) : py::object(py::str(result.image));
+        item["image"] = result.image.empty() ? py::object(py::none()) : py::object(path_to_python(result.image));
         item["predictions"] = predictions;
         out.append(item);
     }
@@ -71,12 +72,13 @@ void bind_clip(py::module_& m) {
 Clip(model, precision="fp32", threads=0, device="cpu", batch_size=32)
 
 model: a Hugging Face id "org/name[@revision]" (downloaded once into the Hugging Face cache)
-or a local model directory. precision: "fp32" (exact), "bf16" or "int8". threads: 0 for all
+or a local model directory (str, bytes or os.PathLike). precision: "fp32" (exact), "bf16" or "int8". threads: 0 for all
 cores. batch_size: images per call of the image tower.)doc")
         .def(py::init(&open_clip), py::arg("model"), py::arg("precision") = "fp32", py::arg("threads") = 0,
              py::arg("device") = "cpu", py::arg("batch_size") = 32)
-        .def_readonly("model", &PyClip::model, "The model as given (hub id or directory).")
-        .def_property_readonly("model_dir", [](const PyClip& c) { return c.model_dir.string(); },
+        .def_property_readonly("model", [](const PyClip& c) { return path_to_python(c.model); },
+                               "The model as given (hub id or directory), as os.fsdecode gives it.")
+        .def_property_readonly("model_dir", [](const PyClip& c) { return path_to_python(c.model_dir); },
                                "The local directory of the model's files.")
         .def_property_readonly("precision", [](PyClip& c) { return precision_name(c.clip.model().precision()); },
                                "The precision the towers run in (fp32 when the CPU cannot run the one asked for).")
@@ -149,17 +151,16 @@ missing file, ValueError for a file that is not an image or an array of the wron
                     result = embed_image_files(c.clip, paths, c.run,
                                                [&](const ImageFailure& f) { failures.push_back(f); });
                 }
-                std::vector<std::string> names;
-                for (const auto& p : result.paths) names.push_back(p.string());
-                std::vector<std::pair<std::string, std::string>> failed;
-                for (const auto& f : failures) failed.emplace_back(f.path.string(), f.message);
-                return py::make_tuple(names, to_numpy(std::move(result.embeddings)), failed);
+                py::list names;
+                for (const auto& p : result.paths) names.append(path_to_python(p));
+                return py::make_tuple(names, to_numpy(std::move(result.embeddings)), failures_to_python(failures));
             },
             py::arg("paths"),
             R"doc(Embeds image files like `zeroclip embed`: unreadable images are skipped, not raised.
 
 Returns (paths, embeddings, failures): the paths that decoded, in input order; their
-get_image_features rows [len(paths), projection_dim]; and (path, message) for each skipped one.)doc")
+get_image_features rows [len(paths), projection_dim]; and (path, message) for each skipped one.
+Paths are str, bytes or os.PathLike; those returned are str as os.fsdecode gives them.)doc")
         .def(
             "preprocess",
             [](PyClip& c, const py::sequence& images) {
@@ -202,10 +203,11 @@ template a line, or a list of templates with {} for the label.)doc");
 void bind_functions(py::module_& m) {
     m.def(
         "evaluate",
-        [](PyClip& c, const std::string& dataset, const py::object& templates, const std::string& classnames,
-           size_t limit, const std::string& cache, const std::string& out) {
+        [](PyClip& c, const std::filesystem::path& dataset, const py::object& templates,
+           const std::filesystem::path& classnames, size_t limit, const std::filesystem::path& cache,
+           const std::filesystem::path& out) {
             EvalSettings settings;
-            settings.dataset = dataset;
+            settings.dataset = dataset.native();
             settings.templates = templates_argument(templates);
             settings.classnames = classnames;
             settings.limit = limit;
@@ -233,28 +235,33 @@ one-name-a-line file. limit: evaluate N images spread over the dataset. cache: a
 cache folder. out: also write metrics.json, predictions.csv, confusion.csv and report.html there.)doc");
     m.def(
         "resolve_model",
-        [](const std::string& spec) {
-            py::gil_scoped_release unlocked;
-            return resolve_model(spec, HubOptions::from_environment()).string();
+        [](const std::filesystem::path& spec) {
+            std::filesystem::path dir;
+            {
+                py::gil_scoped_release unlocked;
+                dir = resolve_model(spec.native(), HubOptions::from_environment());
+            }
+            return path_to_python(dir);
         },
         py::arg("model"),
         "The local directory of a model: the directory itself, or the Hugging Face cache snapshot of a hub "
         "id (downloaded when missing; HF_HUB_OFFLINE, HF_TOKEN... as for the command line).");
     m.def(
         "expand_image_paths",
-        [](const std::vector<std::string>& inputs) {
+        [](const std::vector<std::filesystem::path>& inputs) {
             std::vector<ImageFailure> failures;
-            std::vector<std::string> paths;
-            for (const auto& p : expand_image_paths(inputs, failures)) paths.push_back(p.string());
-            std::vector<std::pair<std::string, std::string>> missing;
-            for (const auto& f : failures) missing.emplace_back(f.path.string(), f.message);
-            return py::make_tuple(paths, missing);
+            const auto found = expand_image_paths(native_strings(inputs), failures);
+            py::list paths;
+            for (const auto& p : found) paths.append(path_to_python(p));
+            return py::make_tuple(paths, failures_to_python(failures));
         },
         py::arg("inputs"),
         "Files as given and directories expanded recursively to their images in sorted order, as the command "
-        "line does: returns (paths, [(input, message)] for inputs that do not exist).");
+        "line does: returns (paths, [(input, message)] for inputs that do not exist). Inputs are str, bytes or "
+        "os.PathLike; the paths returned are str as os.fsdecode gives them (any file name, UTF-8 or not).");
     m.def(
-        "template_set", [](const std::string& name) { return load_templates(name); }, py::arg("name"),
+        "template_set", [](const std::filesystem::path& name) { return load_templates(name.native()); },
+        py::arg("name"),
         "The prompt templates of a built-in set (imagenet, cifar10, ...) or of a file, one a line.");
 }
 

@@ -1,6 +1,7 @@
 """Shared fixtures: the repository's tiny model and images, the CLI built beside the module."""
 import os
 import pathlib
+import shutil
 import subprocess
 
 import pytest
@@ -21,6 +22,18 @@ def run_cli(*args):
     result = subprocess.run([cli_path(), *map(str, args)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def copy_to_non_utf8_name(source, folder, name=b"caf\xe9 \xff.jpg"):
+    """Copies `source` to folder/name, a file name whose bytes are not UTF-8 (Latin-1 é and a
+    byte no encoding uses); returns its path as os.fsdecode gives it. Skips the test when the file
+    system refuses such a name."""
+    target = os.path.join(os.fsencode(folder), name)
+    try:
+        shutil.copyfile(source, target)
+    except OSError as e:
+        pytest.skip(f"the file system refuses the file name {name!r}: {e}")
+    return os.fsdecode(target)
 
 
 @pytest.fixture(scope="session")

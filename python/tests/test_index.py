@@ -1,11 +1,12 @@
 """zeroclip.Index (the photo index of include/zeroclip/index.h) against exact cosine search."""
+import os
 import shutil
 
 import numpy as np
 import pytest
 
 import zeroclip
-from conftest import IMAGES, MODEL
+from conftest import IMAGES, MODEL, copy_to_non_utf8_name
 
 NAMES = ["jpeg_baseline.jpg", "png_rgb.png", "webp_lossy.webp", "bmp_24.bmp", "gif_interlaced_trns.gif",
          "png_rgba.png", "jpeg_gray.jpg"]
@@ -60,3 +61,18 @@ def test_bad_queries_and_another_model(clip, photos, tmp_path):
     other = zeroclip.Clip(str(MODEL.parent / "clip-bf16-tanh-eos2"), threads=1)
     with pytest.raises(RuntimeError):
         zeroclip.Index(str(tmp_path / "photos.zcdb"), other)
+
+
+def test_file_names_that_are_not_utf8(clip, photos, tmp_path):
+    """add, search and remove name a file whose bytes are not UTF-8 as os.fsdecode does."""
+    name = copy_to_non_utf8_name(IMAGES / "jpeg_cmyk.jpg", photos)
+    db = os.path.join(os.fsencode(tmp_path), b"photos\xff.zcdb")
+    index = zeroclip.Index(db, clip)
+    assert index.path == os.fsdecode(db)
+    added = index.add([photos])
+    assert added["encoded"] == len(NAMES) + 1 and added["failed"] == []
+    hits = index.search(clip.embed_images([name])[0], k=1, exact=True)
+    assert hits[0]["path"] == name and os.fsencode(hits[0]["path"]) == os.fsencode(name)
+    assert index.search_image(os.fsencode(name), k=1)[0]["path"] == name
+    assert index.add([photos])["unchanged"] == len(NAMES) + 1  # the stored path is the file's
+    assert index.remove([name]) == 1 and len(index) == len(NAMES)

@@ -1,6 +1,7 @@
 """zeroclip's Python module against the command-line program and the library's contracts."""
 import json
 import os
+import pathlib
 import shutil
 import threading
 import time
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 import zeroclip
-from conftest import IMAGES, MODEL, SHARED, SOURCE_DIR, run_cli
+from conftest import IMAGES, MODEL, SHARED, SOURCE_DIR, copy_to_non_utf8_name, run_cli
 
 
 def decoded(name):
@@ -181,6 +182,38 @@ def test_other_errors(clip, tmp_path, image_paths):
         clip.embed_images([42])
     with pytest.raises(TypeError):
         clip.embed_texts("a photo")
+
+
+def test_file_names_that_are_not_utf8_cross_as_os_fsdecode_gives_them(clip, tmp_path):
+    """A file name's bytes need not be UTF-8: paths come back as os.fsdecode's str (surrogate
+    escapes), and go in as str, bytes or os.PathLike, always naming the same file."""
+    name = copy_to_non_utf8_name(IMAGES / "png_rgb.png", tmp_path)
+    raw = os.fsencode(name)
+    plain = str(tmp_path / "plain.png")
+    shutil.copyfile(IMAGES / "png_rgb.png", plain)
+    bad = os.path.join(os.fsencode(tmp_path), b"bad\xff.jpg")
+    with open(bad, "wb") as f:
+        f.write(b"not an image")
+    gone = os.path.join(os.fsencode(tmp_path), b"gone\xff.jpg")
+
+    paths, missing = zeroclip.expand_image_paths([tmp_path, gone])
+    assert sorted(os.fsencode(p) for p in paths) == sorted([raw, bad, os.fsencode(plain)])
+    assert name in paths and os.fsdecode(bad) in paths
+    assert [p for p, _ in missing] == [os.fsdecode(gone)] and "gone\\xff.jpg" in missing[0][1]
+    assert zeroclip.expand_image_paths([raw])[0] == [name]
+
+    # Same bytes, same vectors: the file behind the name is the plain copy's.
+    expected = clip.embed_images([plain])[0]
+    for vector in clip.embed_images([name, raw, pathlib.Path(name)]):
+        assert np.array_equal(vector, expected)
+    got, vectors, failures = clip.embed_image_files([name, bad, plain])
+    assert got == [name, plain] and np.array_equal(vectors, np.stack([expected, expected]))
+    assert [p for p, _ in failures] == [os.fsdecode(bad)] and "bad\\xff.jpg" in failures[0][1]
+    assert clip.classify([raw], labels=["cat", "dog"])[0]["image"] == name
+    with pytest.raises(FileNotFoundError, match=r"gone\\xff\.jpg"):
+        clip.embed_images([os.fsdecode(gone)])
+    with pytest.raises(TypeError):
+        clip.embed_images(raw)  # one bytes path, not a list
 
 
 # ---------------------------------------------------------------- threads

@@ -1,4 +1,7 @@
-"""Type stubs of zeroclip's extension module (the bindings of the C++ library)."""
+"""Type stubs of zeroclip's extension module (the bindings of the C++ library).
+
+Paths are taken as str, bytes or os.PathLike (encoded as os.fsencode does) and returned as str
+decoded as os.fsdecode does, so file names that are not UTF-8 survive the round trip."""
 import os
 from typing import Any, Optional, Sequence, Union
 
@@ -7,14 +10,14 @@ import numpy.typing as npt
 
 __version__: str
 
-PathLike = Union[str, os.PathLike[str]]
+PathLike = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 ImageLike = Union[PathLike, npt.NDArray[np.uint8]]
 Templates = Union[None, str, Sequence[str]]
 
 class Clip:
     """A CLIP model: tokenizer, image preprocessing and both towers."""
 
-    def __init__(self, model: str, precision: str = "fp32", threads: int = 0, device: str = "cpu",
+    def __init__(self, model: PathLike, precision: str = "fp32", threads: int = 0, device: str = "cpu",
                  batch_size: int = 32) -> None:
         """model: hub id "org/name[@revision]" or a local directory; precision "fp32" | "bf16" | "int8"."""
     @property
@@ -49,14 +52,14 @@ class Clip:
                  top_k: int = 5) -> list[dict[str, Any]]:
         """[{"image": path or None, "predictions": [{"label": str, "score": float}, ...]}, ...]."""
 
-def evaluate(clip: Clip, dataset: str, templates: Templates = None, classnames: str = "", limit: int = 0,
-             cache: str = "", out: str = "") -> dict[str, Any]:
+def evaluate(clip: Clip, dataset: PathLike, templates: Templates = None, classnames: PathLike = "", limit: int = 0,
+             cache: PathLike = "", out: PathLike = "") -> dict[str, Any]:
     """The metrics.json dict of `zeroclip eval` (dataset "imagefolder:DIR", "cifar10:DIR", "csv:FILE"...)."""
-def resolve_model(model: str) -> str:
+def resolve_model(model: PathLike) -> str:
     """The local directory of a model directory or hub id (downloading when needed)."""
-def expand_image_paths(inputs: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
+def expand_image_paths(inputs: Sequence[PathLike]) -> tuple[list[str], list[tuple[str, str]]]:
     """Files as given, directories expanded to their images in sorted order; (paths, missing inputs)."""
-def template_set(name: str) -> list[str]:
+def template_set(name: PathLike) -> list[str]:
     """A built-in prompt template set (imagenet, cifar10, ...) or a file of one template a line."""
 
 class Index:
@@ -66,7 +69,7 @@ class Index:
         """Opens `path`, creating it for clip's model when missing."""
     @property
     def path(self) -> str: ...
-    def add(self, paths: Sequence[str]) -> dict[str, Any]:
+    def add(self, paths: Sequence[PathLike]) -> dict[str, Any]:
         """Adds new and changed files under paths: {scanned, unchanged, reused, encoded, removed, failed}."""
     def import_shards(self, dir: PathLike) -> dict[str, Any]:
         """Adds the vectors zeroclip.dask.embed wrote under dir, encoding nothing (every shard is
@@ -78,6 +81,6 @@ class Index:
     def search_image(self, image: PathLike, k: int = 10, threshold: Optional[float] = None,
                      exact: bool = False) -> list[dict[str, Any]]:
         """[{"path", "score", "row"}], best first, for an image file."""
-    def remove(self, paths: Sequence[str]) -> int:
+    def remove(self, paths: Sequence[PathLike]) -> int:
         """Drops these files (or everything under these folders); returns how many."""
     def __len__(self) -> int: ...
