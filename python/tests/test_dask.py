@@ -10,7 +10,7 @@ import pytest
 distributed = pytest.importorskip("distributed", reason="python3-distributed is not installed")
 
 import zeroclip.dask  # noqa: E402
-from conftest import IMAGES, MODEL, cli_path  # noqa: E402
+from conftest import IMAGES, MODEL, cli_path, copy_to_non_utf8_name  # noqa: E402
 from distributed import Client, LocalCluster, WorkerPlugin  # noqa: E402
 
 NAMES = ["jpeg_baseline.jpg", "png_rgb.png", "webp_lossy.webp", "bmp_24.bmp", "gif_interlaced_trns.gif",
@@ -169,3 +169,33 @@ def test_older_shards_are_refused_and_rewritten_by_a_rerun(client, clip, photos,
         index.import_shards(str(tmp_path / "absent"))
     assert zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)["written"] == 1
     assert index.import_shards(str(out))["imported"] == len(NAMES)
+
+
+def test_file_names_that_are_not_utf8(client, clip, photos, tmp_path):
+    """Shards record a name that is not UTF-8 by its bytes ({"bytes_hex"}: JSON strings cannot
+    hold them), and load and the index's import give it back as os.fsdecode does."""
+    name = copy_to_non_utf8_name(IMAGES / "jpeg_422.jpg", photos / "a")
+    bad = os.path.join(os.fsencode(photos / "b"), b"bad\xff.jpg")
+    with open(bad, "wb") as f:
+        f.write(b"not an image")
+    out = tmp_path / "shards"
+    summary = zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)
+    assert summary["rows"] == len(NAMES) + 1
+    assert sorted(f["path"] for f in summary["failed"]) == sorted([str(photos / "a" / "broken.jpg"), os.fsdecode(bad)])
+    inputs, _ = zeroclip.expand_image_paths([photos])
+    expected_paths, expected, _ = clip.embed_image_files(inputs)  # one process, one call
+    paths, vectors = zeroclip.dask.load(str(out))
+    assert name in paths and paths == expected_paths and np.array_equal(vectors, expected)
+    texts = [f.read_text(encoding="utf-8") for f in sorted(out.glob("shard-*.json"))]
+    records = [r for t in texts for r in json.loads(t)["paths"]]
+    assert {"bytes_hex": os.fsencode(name).hex()} in records
+    assert str(photos / "b" / NAMES[0]) in records  # UTF-8 names stay strings
+    assert not any("\\udc" in t for t in texts)  # no lone surrogates, which strict JSON readers refuse
+    assert zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)["written"] == 0
+
+    index = zeroclip.Index(str(tmp_path / "photos.zcdb"), clip)
+    result = index.import_shards(str(out))
+    assert result["imported"] == len(NAMES) + 1
+    assert sorted(p for p, _ in result["failed"]) == sorted([str(photos / "a" / "broken.jpg"), os.fsdecode(bad)])
+    assert index.search(clip.embed_images([name])[0], k=1, exact=True)[0]["path"] == name
+    assert index.add([photos])["unchanged"] == len(NAMES) + 1

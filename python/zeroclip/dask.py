@@ -17,6 +17,10 @@ without encoding anything again: `zeroclip index --db F --import DIR` or `Index.
 Failed tasks are retried (`retries`), and tasks of a lost worker are rescheduled by Dask. Workers
 need the images and `out` at the same paths (a shared file system); directories in `paths` are
 expanded on the client, like `zeroclip embed` does.
+
+Paths are str as os.fsdecode gives them, so any file name works. In a shard's .json a path is a
+string when its bytes are UTF-8, else {"bytes_hex": "<its bytes in hex>"} (a JSON string cannot
+hold other bytes losslessly); `load` and the index's import read both forms.
 """
 import hashlib
 import json
@@ -56,6 +60,26 @@ class ModelPlugin(WorkerPlugin):
             return self._clip
 
 
+def _path_record(path):
+    """A path as a shard's .json records it: its text when its bytes are UTF-8, else its bytes in hex."""
+    raw = os.fsencode(path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"bytes_hex": raw.hex()}
+
+
+def _path_from_record(record):
+    """The path (str, as os.fsdecode gives it) of a shard's path record."""
+    if isinstance(record, str):
+        return record  # UTF-8 text: the same str os.fsdecode makes of its bytes
+    return os.fsdecode(bytes.fromhex(record["bytes_hex"]))
+
+
+def _failures_from_records(records):
+    return [{"path": _path_from_record(f["path"]), "error": f["error"]} for f in records]
+
+
 def _shard_base(out, index):
     return os.path.join(out, _SHARD.format(index))
 
@@ -66,10 +90,12 @@ def _finished(out, index, inputs):
     try:
         with open(base + ".json", encoding="utf-8") as f:
             meta = json.load(f)
-    except (OSError, ValueError):
+        if [_path_from_record(r) for r in meta.get("inputs", [])] != inputs:
+            return False  # another partition's: redone
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return False
-    if meta.get("inputs") != inputs or "fingerprint" not in meta or "files" not in meta:
-        return False  # another partition, or an older shard that an index cannot check: redone
+    if "fingerprint" not in meta or "files" not in meta:
+        return False  # an older shard that an index cannot check: redone
     try:
         return np.load(base + ".npy", mmap_mode="r").shape[0] == len(meta["paths"])
     except (OSError, ValueError):
@@ -108,14 +134,15 @@ def _embed_partition(plugin_name, index, inputs, out):
                 pass  # the encoder reports it
         paths, vectors, failures = clip.embed_image_files(inputs)
         _write_atomically(base + ".npy", lambda f: np.save(f, vectors))
-        meta = {"inputs": inputs, "paths": paths, "files": [stats.get(p, [-1, -1]) for p in paths],
-                "failed": [{"path": p, "error": e} for p, e in failures], "model": clip.model,
+        meta = {"inputs": [_path_record(p) for p in inputs], "paths": [_path_record(p) for p in paths],
+                "files": [stats.get(p, [-1, -1]) for p in paths],
+                "failed": [{"path": _path_record(p), "error": e} for p, e in failures], "model": clip.model,
                 "fingerprint": clip.fingerprint, "precision": clip.precision, "dim": clip.projection_dim,
-                "cwd": os.getcwd()}
+                "cwd": _path_record(os.getcwd())}
         _write_atomically(base + ".json", lambda f: f.write(json.dumps(meta).encode("utf-8")))
     with open(base + ".json", encoding="utf-8") as f:
         meta = json.load(f)
-    return {"shard": base, "rows": len(meta["paths"]), "failed": meta["failed"]}
+    return {"shard": base, "rows": len(meta["paths"]), "failed": _failures_from_records(meta["failed"])}
 
 
 def _register(client, plugin):
@@ -155,7 +182,7 @@ def embed(paths, model, out, partition_size=1024, precision="fp32", threads=None
         with open(_shard_base(out, i) + ".json", encoding="utf-8") as f:
             meta = json.load(f)
         rows += len(meta["paths"])
-        failed += meta["failed"]
+        failed += _failures_from_records(meta["failed"])
     return {"shards": len(partitions), "written": len(todo), "skipped": len(partitions) - len(todo), "rows": rows,
             "failed": failed}
 
@@ -170,6 +197,6 @@ def load(out):
     for name in names:
         base = os.path.join(out, name[:-len(".json")])
         with open(base + ".json", encoding="utf-8") as f:
-            paths += json.load(f)["paths"]
+            paths += [_path_from_record(r) for r in json.load(f)["paths"]]
         parts.append(np.load(base + ".npy"))
     return paths, np.concatenate(parts)
