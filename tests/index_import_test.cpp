@@ -159,6 +159,7 @@ TEST_F(IndexImport, PathsThatAreNotUtf8AreReadFromTheirBytes) {
     fs::rename(photos() / names_[0], latin1, ec);
     if (ec) GTEST_SKIP() << "the file system refuses a file name that is not UTF-8: " << ec.message();
     meta["paths"][0] = {{"bytes_hex", hex(latin1.native())}};
+    meta["model"] = {{"bytes_hex", hex(model_.id)}};  // a model directory may have such a name too
     meta["inputs"][0] = meta["paths"][0];
     meta["failed"].push_back({{"path", {{"bytes_hex", hex(unreadable.native())}}}, {"error", "not an image"}});
     write_json(0, meta);

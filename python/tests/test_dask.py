@@ -171,15 +171,18 @@ def test_older_shards_are_refused_and_rewritten_by_a_rerun(client, clip, photos,
     assert index.import_shards(str(out))["imported"] == len(NAMES)
 
 
-def test_file_names_that_are_not_utf8(client, clip, photos, tmp_path):
+def test_file_names_that_are_not_utf8(client, photos, tmp_path):
     """Shards record a name that is not UTF-8 by its bytes ({"bytes_hex"}: JSON strings cannot
     hold them), and load and the index's import give it back as os.fsdecode does."""
     name = copy_to_non_utf8_name(IMAGES / "jpeg_422.jpg", photos / "a")
+    model = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"model\xff"))  # the model's folder too
+    shutil.copytree(MODEL, model)
+    clip = zeroclip.Clip(model, threads=1)
     bad = os.path.join(os.fsencode(photos / "b"), b"bad\xff.jpg")
     with open(bad, "wb") as f:
         f.write(b"not an image")
     out = tmp_path / "shards"
-    summary = zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)
+    summary = zeroclip.dask.embed([photos], model=model, out=str(out), partition_size=3, threads=1)
     assert summary["rows"] == len(NAMES) + 1
     assert sorted(f["path"] for f in summary["failed"]) == sorted([str(photos / "a" / "broken.jpg"), os.fsdecode(bad)])
     inputs, _ = zeroclip.expand_image_paths([photos])
@@ -189,9 +192,10 @@ def test_file_names_that_are_not_utf8(client, clip, photos, tmp_path):
     texts = [f.read_text(encoding="utf-8") for f in sorted(out.glob("shard-*.json"))]
     records = [r for t in texts for r in json.loads(t)["paths"]]
     assert {"bytes_hex": os.fsencode(name).hex()} in records
+    assert json.loads(texts[0])["model"] == {"bytes_hex": os.fsencode(model).hex()}
     assert str(photos / "b" / NAMES[0]) in records  # UTF-8 names stay strings
     assert not any("\\udc" in t for t in texts)  # no lone surrogates, which strict JSON readers refuse
-    assert zeroclip.dask.embed([photos], model=str(MODEL), out=str(out), partition_size=3, threads=1)["written"] == 0
+    assert zeroclip.dask.embed([photos], model=model, out=str(out), partition_size=3, threads=1)["written"] == 0
 
     index = zeroclip.Index(str(tmp_path / "photos.zcdb"), clip)
     result = index.import_shards(str(out))

@@ -18,9 +18,10 @@ Failed tasks are retried (`retries`), and tasks of a lost worker are rescheduled
 need the images and `out` at the same paths (a shared file system); directories in `paths` are
 expanded on the client, like `zeroclip embed` does.
 
-Paths are str as os.fsdecode gives them, so any file name works. In a shard's .json a path is a
-string when its bytes are UTF-8, else {"bytes_hex": "<its bytes in hex>"} (a JSON string cannot
-hold other bytes losslessly); `load` and the index's import read both forms.
+Paths are str as os.fsdecode gives them, so any file name works. In a shard's .json a path (and
+the model, which may be a directory) is a string when its bytes are UTF-8, else
+{"bytes_hex": "<its bytes in hex>"} (a JSON string cannot hold other bytes losslessly); `load`
+and the index's import read both forms.
 """
 import hashlib
 import json
@@ -136,7 +137,7 @@ def _embed_partition(plugin_name, index, inputs, out):
         _write_atomically(base + ".npy", lambda f: np.save(f, vectors))
         meta = {"inputs": [_path_record(p) for p in inputs], "paths": [_path_record(p) for p in paths],
                 "files": [stats.get(p, [-1, -1]) for p in paths],
-                "failed": [{"path": _path_record(p), "error": e} for p, e in failures], "model": clip.model,
+                "failed": [{"path": _path_record(p), "error": e} for p, e in failures], "model": _path_record(clip.model),
                 "fingerprint": clip.fingerprint, "precision": clip.precision, "dim": clip.projection_dim,
                 "cwd": _path_record(os.getcwd())}
         _write_atomically(base + ".json", lambda f: f.write(json.dumps(meta).encode("utf-8")))

@@ -102,7 +102,7 @@ EmbeddingShard read_shard(const std::filesystem::path& json_path) {
     shard.npy = json_path;
     shard.npy.replace_extension(".npy");
     try {
-        shard.model.id = meta.at("model").get<std::string>();
+        shard.model.id = path_at(meta.at("model"));  // a hub id or a model directory
         shard.model.fingerprint = meta.at("fingerprint").get<std::string>();
         shard.model.precision = meta.at("precision").get<std::string>();
         shard.model.dim = meta.at("dim").get<int>();

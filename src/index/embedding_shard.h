@@ -5,7 +5,7 @@
 //   "failed"      [{"path", "error"}] of the unreadable inputs,
 //   "model", "fingerprint", "precision", "dim"   the model that made the vectors,
 //   "cwd"         the worker's working directory, "inputs" the partition's inputs.
-// Each path is a string (its UTF-8 bytes) or, when its bytes are not UTF-8 (a file name in
+// Each path ("model" too, which may be a directory) is a string (its UTF-8 bytes) or, when its bytes are not UTF-8 (a file name in
 // another encoding, which JSON strings cannot hold), {"bytes_hex": "<its bytes in hex>"}.
 // Shards written before "fingerprint" and "files" existed cannot be matched to an index's model
 // exactly: reading one is an error that says to rerun the job (which rewrites them).
