@@ -65,9 +65,10 @@ class Server:
         return self.proc.wait(timeout=60)
 
 
-def run_clients(port, bodies, clients, seconds, max_requests, pace_s=0.0):
+def run_clients(port, bodies, clients, seconds, max_requests, pace_s=0.0, retry_s=None):
     """Each client sends bodies round-robin on one keep-alive connection until time or count
-    runs out. Returns latencies of 200s, status counts, elapsed seconds."""
+    runs out; after a 503 it waits retry_s, or what the answer's Retry-After says when None.
+    Returns latencies of 200s, status counts, elapsed seconds."""
     latencies, statuses, lock = [], {}, threading.Lock()
     deadline = time.monotonic() + seconds
     sent = [0]
@@ -88,6 +89,7 @@ def run_clients(port, bodies, clients, seconds, max_requests, pace_s=0.0):
                 res = conn.getresponse()
                 payload = res.read()
                 status = res.status
+                retry_after = res.getheader("Retry-After")
                 if status == 200:
                     json.loads(payload)["data"]
             except (OSError, http.client.HTTPException):
@@ -100,7 +102,7 @@ def run_clients(port, bodies, clients, seconds, max_requests, pace_s=0.0):
                 if status == 200:
                     latencies.append(elapsed)
             if status == 503:
-                time.sleep(0.05)  # a real client honours Retry-After; a short pause keeps the pressure on
+                time.sleep(retry_s if retry_s is not None else float(retry_after or 1))
             if pace_s:
                 if pace_s - elapsed > 1.0:
                     conn.close()  # the server closes keep-alive connections idle for 2 s
@@ -152,6 +154,9 @@ def main():
     ap.add_argument("--max-requests", type=int, default=20000, help="per scenario")
     ap.add_argument("--overload-clients", type=int, default=256)
     ap.add_argument("--overload-queue", type=int, default=64)
+    ap.add_argument("--overload-retry-ms", type=float, default=None,
+                    help="pause after a 503 (default: what Retry-After says, as a real client does; "
+                         "50 hammers the server, and the load generator then competes with it for the CPU)")
     ap.add_argument("--soak-seconds", type=float, default=60)
     ap.add_argument("--soak-load", type=float, default=0.7)
     ap.add_argument("--bench-items", type=int, default=256)
@@ -226,8 +231,11 @@ def main():
                     rss.append(rss_mb(server.proc.pid))
             sampler = threading.Thread(target=sample)
             sampler.start()
-            row = report(f"overload x{args.overload_clients} queue {args.overload_queue}", *run_clients(
-                server.port, image_bodies, args.overload_clients, args.seconds, args.max_requests), 1, server.proc.pid)
+            retry_s = None if args.overload_retry_ms is None else args.overload_retry_ms / 1000
+            retry = "Retry-After" if retry_s is None else f"{args.overload_retry_ms:g} ms"
+            row = report(f"overload x{args.overload_clients} queue {args.overload_queue}, retry {retry}", *run_clients(
+                server.port, image_bodies, args.overload_clients, args.seconds, args.max_requests, retry_s=retry_s),
+                1, server.proc.pid)
             stop.set()
             sampler.join()
             loaded = results.get("images", {}).get("p99_ms")

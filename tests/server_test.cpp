@@ -452,6 +452,31 @@ TEST(Server, AFullQueueAnswers503WithRetryAfter) {
     EXPECT_EQ(too_many->status, 413);
 }
 
+TEST(Server, AFullQueueRefusesBeforeReadingTheRequest) {
+    // Under overload a refusal must cost far less than serving: with every slot taken, a request
+    // is answered 503 before its body is parsed (invalid JSON here, a 400 once there is room).
+    ServerOptions options;
+    options.batching.max_queue = 3;
+    options.batching.max_batch = 64;
+    options.batching.max_wait = std::chrono::milliseconds(1500);  // the first request holds every slot
+    TestServer s(options);
+    std::thread first([&] {
+        auto client = s.client();
+        post_json(client, "/v1/embeddings", {{"input", {"a", "b", "c"}}}, 200);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto client = s.client();
+    auto refused = client.Post("/v1/embeddings", "{not json", "application/json");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 503) << refused->body;
+    EXPECT_EQ(json::parse(refused->body)["error"]["code"], "overloaded");
+    first.join();
+    auto client2 = s.client();
+    auto parsed = client2.Post("/v1/embeddings", "{not json", "application/json");
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->status, 400) << parsed->body;
+}
+
 TEST(Server, ADisconnectedClientIsDroppedFromItsBatch) {
     ServerOptions options;
     options.batching.max_batch = 64;

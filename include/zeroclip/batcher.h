@@ -74,6 +74,9 @@ public:
     // `count` slots, or an empty reservation when they would exceed max_queue (or the batcher is
     // stopping). A count above max_queue can never be admitted: callers reject it beforehand.
     Reservation reserve(int count);
+    // Whether no slot is free: a request can be refused before its body is parsed and decoded
+    // (under overload, rejecting must cost far less than serving).
+    bool full() const;
 
     // Token id sequences (Clip::tokenize) -> get_text_features rows, in order. The reservation
     // must hold exactly token_ids.size() slots. Throws zeroclip::Error once stopping.

@@ -65,6 +65,11 @@ InferenceBatcher::Reservation InferenceBatcher::reserve(int count) {
     return Reservation(this, count);
 }
 
+bool InferenceBatcher::full() const {
+    std::lock_guard lock(mutex_);
+    return stopping_ || admitted_ >= options_.max_queue;
+}
+
 void InferenceBatcher::release(int count) {
     std::lock_guard lock(mutex_);
     admitted_ -= count;

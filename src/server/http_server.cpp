@@ -208,6 +208,7 @@ std::shared_ptr<ZeroShotClassifier> HttpServer::Impl::classifier_for(InferenceBa
 
 void HttpServer::Impl::embeddings(const httplib::Request& req, httplib::Response& res) {
     InferenceBatcher& b = ready_batcher();
+    if (b.full()) throw overloaded(b.options().max_queue);
     server::EmbeddingsRequest request = server::parse_embeddings_request(req.body, limits());
     const int dim = b.clip().config().projection_dim;
     if (request.dimensions && *request.dimensions != dim)
@@ -267,6 +268,7 @@ void HttpServer::Impl::embeddings(const httplib::Request& req, httplib::Response
 
 void HttpServer::Impl::classify(const httplib::Request& req, httplib::Response& res) {
     InferenceBatcher& b = ready_batcher();
+    if (b.full()) throw overloaded(b.options().max_queue);
     server::ClassifyRequest request;
     if (req.is_multipart_form_data()) {
         std::vector<server::FormPart> parts;
