@@ -32,9 +32,12 @@ std::string write_cache_file(const std::filesystem::path& path, const std::strin
 
 class MappedCacheFile;
 
-// A cache file being filled in place: laid out for sections of given sizes, its space reserved
-// (a full disk fails here, not later), mapped writable under a temporary name. Whoever fills
-// it writes straight into the page cache (packing into it costs no extra copy).
+// A cache file being written: laid out for sections of given sizes, its space reserved (a full
+// disk fails here, not later), under a temporary name. The sections are filled in order, a few
+// at a time, in a reused staging buffer that write_staged() appends to the file with one
+// write() while computing the checksum: the kernel then creates the file's pages in bulk
+// (faulting in each page of a writable file mapping cost several times the CPU on Linux), and no
+// second pass reads the file back.
 class CacheFileBuilder {
 public:
     // Null, with `problem` saying why, when the file cannot be created or its space reserved.
@@ -45,18 +48,41 @@ public:
     CacheFileBuilder(const CacheFileBuilder&) = delete;
     CacheFileBuilder& operator=(const CacheFileBuilder&) = delete;
 
-    std::span<std::byte> section(size_t i) const { return sections_[i]; }
+    // Buffers for sections [first, first + count), the next ones not yet written (in order; a
+    // std::logic_error otherwise), for the caller to fill completely. Valid until the next call.
+    std::vector<std::span<std::byte>> stage(size_t first, size_t count);
 
-    // Checksums the file and renames it into place. The mapping lives on in the returned file
-    // (whatever points into the sections stays valid), even when the rename fails (`problem`).
+    // Appends the staged sections to the file. False, with `problem` saying why (disk error),
+    // when the write failed: the builder is then unusable.
+    bool write_staged(std::string& problem);
+
+    // Once every section is written: stores the checksum, maps the file read-only (its pages are
+    // already in the page cache) and renames it into place. Null, with `problem`, when it cannot
+    // be mapped; when only the rename fails, the mapping is returned and `problem` says why.
     std::unique_ptr<MappedCacheFile> commit(std::string& problem);
 
 private:
     CacheFileBuilder() = default;
+    struct Placement {  // a section's place in the file
+        uint64_t offset;
+        uint64_t bytes;
+    };
+    bool write_at(uint64_t offset, const std::byte* data, size_t bytes, std::string& problem);
+
     std::filesystem::path path_, temp_;
-    void* map_ = nullptr;
-    size_t size_ = 0;
-    std::vector<std::span<std::byte>> sections_;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+    std::vector<Placement> sections_;
+    size_t next_section_ = 0;   // the first section not yet written
+    uint64_t written_ = 0;      // the file's bytes written so far (a prefix)
+    size_t staged_end_ = 0;     // one past the last staged section
+    // The staging buffer: its byte at `lead_` is the file's byte at `written_`, and lead_ keeps
+    // staged sections at their file offsets' alignment within a page.
+    std::unique_ptr<std::byte, void (*)(void*)> staging_{nullptr, nullptr};
+    size_t staging_capacity_ = 0;
+    size_t lead_ = 0;
+    struct Checksum;
+    std::unique_ptr<Checksum> checksum_;
 };
 
 // A cache file mapped read-only (MAP_SHARED: its pages are shared by every process using it).
