@@ -12,6 +12,7 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -211,87 +212,110 @@ std::unique_ptr<CacheFileBuilder> CacheFileBuilder::create(const std::filesystem
         problem = "cannot write in " + path.parent_path().string() + ": " + std::strerror(err);
         return nullptr;
     }
-    std::vector<std::byte> head(head_bytes);
-    std::memcpy(head.data(), &header, sizeof header);
-    std::memcpy(head.data() + kHeaderBytes, key.data(), key.size());
-    std::memcpy(head.data() + kHeaderBytes + key.size(), description.data(), description.size());
-    std::memcpy(head.data() + kHeaderBytes + key.size() + description.size(), table.data(),
-                table.size() * sizeof(SectionEntry));
     builder->checksum_ = std::make_unique<Checksum>();
-    if (!builder->write_at(0, head.data(), head.size(), problem)) return nullptr;
+    builder->stage(0, 0);  // the header, key, description and table: the bytes before section 0
+    const Staging& head = builder->staging_[builder->current_];
+    std::byte* at = head.memory.get() + head.lead;
+    std::memcpy(at, &header, sizeof header);
+    std::memcpy(at + kHeaderBytes, key.data(), key.size());
+    std::memcpy(at + kHeaderBytes + key.size(), description.data(), description.size());
+    std::memcpy(at + kHeaderBytes + key.size() + description.size(), table.data(), table.size() * sizeof(SectionEntry));
+    if (!builder->write_staged(problem)) return nullptr;
     return builder;
 }
 
 CacheFileBuilder::~CacheFileBuilder() {
+    wait_for_writer();
     if (fd_ >= 0) ::close(fd_);
     if (!temp_.empty()) ::unlink(temp_.c_str());
 }
 
-bool CacheFileBuilder::write_at(uint64_t offset, const std::byte* data, size_t bytes, std::string& problem) {
+void CacheFileBuilder::wait_for_writer() {
+    if (!writing_.valid()) return;
+    std::string problem = writing_.get();
+    if (failure_.empty()) failure_ = std::move(problem);
+}
+
+std::string CacheFileBuilder::write_at(uint64_t offset, const std::byte* data, size_t bytes) {
     checksum_->feed(data, bytes);
     while (bytes > 0) {
         const ssize_t n = ::pwrite(fd_, data, std::min<size_t>(bytes, kWritePiece), off_t(offset));
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            problem = "cannot write " + temp_.string() + ": " + (n < 0 ? errno_text() : "no progress");
-            ::close(std::exchange(fd_, -1));
-            return false;
-        }
+        if (n <= 0) return "cannot write " + temp_.string() + ": " + (n < 0 ? errno_text() : "no progress");
         data += n;
         bytes -= size_t(n);
         offset += uint64_t(n);
     }
-    written_ = offset;
-    return true;
+    return "";
 }
 
 std::vector<std::span<std::byte>> CacheFileBuilder::stage(size_t first, size_t count) {
-    if (first != next_section_ || count > sections_.size() - first || fd_ < 0)
+    if (first != next_section_ || count > sections_.size() - first)
         throw std::logic_error("cache file sections are written once each, in order");
     staged_end_ = first + count;
-    const uint64_t end = count ? sections_[staged_end_ - 1].offset + sections_[staged_end_ - 1].bytes : written_;
+    // From the end of what is queued; the first stage also holds the header, key and table.
+    uint64_t end = queued_;
+    if (count > 0) end = sections_[staged_end_ - 1].offset + sections_[staged_end_ - 1].bytes;
+    else if (queued_ == 0) end = sections_.empty() ? size_ : sections_[0].offset;
+    Staging& staging = staging_[current_];
     constexpr size_t kPage = 4096;
-    lead_ = written_ % kPage;
-    const size_t needed = lead_ + (end - written_);
-    if (needed > staging_capacity_) {
+    staging.offset = queued_;
+    staging.bytes = end - queued_;
+    staging.lead = queued_ % kPage;
+    const size_t needed = staging.lead + staging.bytes;
+    if (needed > staging.capacity) {
         const size_t capacity = (needed + kPage - 1) / kPage * kPage;
-        staging_ = {static_cast<std::byte*>(std::aligned_alloc(kPage, capacity)), std::free};
-        if (!staging_) throw std::bad_alloc();
-        staging_capacity_ = capacity;
+        staging.memory = {static_cast<std::byte*>(std::aligned_alloc(kPage, capacity)), std::free};
+        if (!staging.memory) throw std::bad_alloc();
+        staging.capacity = capacity;
     }
-    std::byte* base = staging_.get() + lead_;
+    std::byte* base = staging.memory.get() + staging.lead;
     std::vector<std::span<std::byte>> spans;
-    uint64_t at = written_;
+    uint64_t at = queued_;
     for (size_t i = first; i < staged_end_; ++i) {
-        std::memset(base + (at - written_), 0, sections_[i].offset - at);  // alignment padding
-        spans.emplace_back(base + (sections_[i].offset - written_), sections_[i].bytes);
+        std::memset(base + (at - queued_), 0, sections_[i].offset - at);  // alignment padding
+        spans.emplace_back(base + (sections_[i].offset - queued_), sections_[i].bytes);
         at = sections_[i].offset + sections_[i].bytes;
     }
+    std::memset(base + (at - queued_), 0, end - at);
     return spans;
 }
 
 bool CacheFileBuilder::write_staged(std::string& problem) {
-    problem.clear();
-    if (fd_ < 0) throw std::logic_error("cache file: writing after a failed write");
-    const uint64_t end = staged_end_ > next_section_
-                             ? sections_[staged_end_ - 1].offset + sections_[staged_end_ - 1].bytes
-                             : written_;
-    if (!write_at(written_, staging_.get() + lead_, end - written_, problem)) return false;
+    wait_for_writer();  // it wrote the other buffer meanwhile
+    problem = failure_;
+    if (!failure_.empty()) return false;
+    const Staging& staging = staging_[current_];
+    const auto write = [this, &staging] {
+        return write_at(staging.offset, staging.memory.get() + staging.lead, staging.bytes);
+    };
+    try {
+        writing_ = std::async(std::launch::async, write);
+    } catch (const std::system_error&) {  // no thread to be had: written here
+        failure_ = write();
+        problem = failure_;
+        if (!failure_.empty()) return false;
+    }
+    queued_ = staging.offset + staging.bytes;
     next_section_ = staged_end_;
+    current_ ^= 1;
     return true;
 }
 
 std::unique_ptr<MappedCacheFile> CacheFileBuilder::commit(std::string& problem) {
-    problem.clear();
-    if (fd_ < 0 || next_section_ != sections_.size() || written_ != size_)
+    wait_for_writer();
+    problem = failure_;
+    if (!failure_.empty()) return nullptr;
+    if (next_section_ != sections_.size() || queued_ != size_)
         throw std::logic_error("cache file: committed before every section was written");
     const uint64_t checksum = checksum_->finish();
     if (::pwrite(fd_, &checksum, sizeof checksum, kChecksumOffset) != ssize_t(sizeof checksum)) {
         problem = "cannot write " + temp_.string() + ": " + errno_text();
         return nullptr;
     }
-    // The pages are in the page cache: mapping them all at once costs less than a fault each.
-    void* map = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, 0);
+    // Not populated: the pages are in the page cache, and the faults that map them (16 pages
+    // each) cost no more than populating did, which also mapped pages the run never reads.
+    void* map = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
     if (map == MAP_FAILED) {
         problem = "cannot map " + temp_.string() + ": " + errno_text();
         return nullptr;
