@@ -28,10 +28,13 @@ constexpr size_t kHeaderBytes = 64;
 constexpr size_t kChecksumOffset = 24;  // the 8 bytes the checksum leaves out
 constexpr uint64_t kMaxStringBytes = 1 << 20;
 constexpr uint64_t kChecksumChunk = 16u << 20;
-// Cache files are written in pieces of this size. A write() makes the page cache allocate folios
-// as large as it is: with 16 MiB writes (large folios) the first run of ViT-L/14 cost 1.9 s more
-// CPU than packing into anonymous memory on the development VM (the kernel's copy into fresh
-// large folios ran at a tenth of its usual speed), with 64 KiB pieces it costs the same or less.
+// Cache files are written in aligned pieces of this size, and the page cache gives each piece a
+// folio of its size. Measured on the development VM (ViT-L/14, first run then cached runs):
+// 2 MiB or larger pieces give huge-page folios, which later runs map by the 2 MiB (0.1 s less
+// CPU each), but creating them cost the first run 2 s more CPU than anonymous memory did (free
+// 2 MiB blocks go back to the hypervisor, and touching them again is slow); 64 KiB folios reuse
+// the pages freed as the float32 weights are released: the first run costs what it did before
+// the cache.
 constexpr size_t kWritePiece = 64u << 10;
 
 struct Header {
@@ -239,7 +242,8 @@ void CacheFileBuilder::wait_for_writer() {
 std::string CacheFileBuilder::write_at(uint64_t offset, const std::byte* data, size_t bytes) {
     checksum_->feed(data, bytes);
     while (bytes > 0) {
-        const ssize_t n = ::pwrite(fd_, data, std::min<size_t>(bytes, kWritePiece), off_t(offset));
+        const size_t piece = kWritePiece - offset % kWritePiece;
+        const ssize_t n = ::pwrite(fd_, data, std::min<size_t>(bytes, piece), off_t(offset));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return "cannot write " + temp_.string() + ": " + (n < 0 ? errno_text() : "no progress");
         data += n;
