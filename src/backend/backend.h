@@ -190,17 +190,14 @@ public:
     //   its library's version, the CPU ISA in effect, precision, packing revision); empty for a
     //   backend whose weights are not cached (they live in device memory);
     // - packed_block_sizes: the blocks a weight of this shape packs into;
-    // - prepare_linear_into: prepare_linear writing into such blocks (a cache file being filled)
-    //   and using them in place;
+    // - pack_into: packs a weight as prepare_linear does, into such blocks (a cache file's
+    //   staging buffer), for linear_from_blocks to use once they are in the file;
     // - linear_from_blocks: a weight that uses blocks packed earlier in place (they must outlive
     //   it), or null when they do not hold what this backend would pack for this shape now.
     virtual std::string packing_key() const { return {}; }
     virtual std::vector<size_t> packed_block_sizes(int /*out_features*/, int /*in_features*/) { return {}; }
-    virtual std::unique_ptr<LinearWeights> prepare_linear_into(const float* weight, const float* bias,
-                                                               int out_features, int in_features,
-                                                               const std::vector<std::span<std::byte>>& /*blocks*/) {
-        return prepare_linear(weight, bias, out_features, in_features);
-    }
+    virtual void pack_into(const float* /*weight*/, int /*out_features*/, int /*in_features*/,
+                           const std::vector<std::span<std::byte>>& /*blocks*/) {}  // not called without a packing_key
     virtual std::unique_ptr<LinearWeights> linear_from_blocks(const std::vector<std::span<const std::byte>>& /*blocks*/,
                                                               const float* /*bias*/, int /*out_features*/,
                                                               int /*in_features*/) {

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <span>
@@ -32,31 +33,67 @@ std::string write_cache_file(const std::filesystem::path& path, const std::strin
 
 class MappedCacheFile;
 
-// A cache file being filled in place: laid out for sections of given sizes, its space reserved
-// (a full disk fails here, not later), mapped writable under a temporary name. Whoever fills
-// it writes straight into the page cache (packing into it costs no extra copy).
+// A cache file being written: laid out for sections of given sizes, its space reserved (a full
+// disk fails here, not later), under a temporary name. The sections are filled in order, a few
+// at a time, in a staging buffer that write_staged() hands to a writer thread, which appends it
+// to the file with write() and computes the checksum as it goes, while the caller fills the
+// next stage in a second buffer. Writing creates the file's pages in bulk (faulting in each page
+// of a writable file mapping cost several times the CPU on Linux), and no second pass reads
+// the file back.
 class CacheFileBuilder {
 public:
     // Null, with `problem` saying why, when the file cannot be created or its space reserved.
     static std::unique_ptr<CacheFileBuilder> create(const std::filesystem::path& path, const std::string& key,
                                                     const std::string& description, const std::vector<size_t>& sizes,
                                                     std::string& problem);
-    ~CacheFileBuilder();  // removes the temporary file unless committed
+    ~CacheFileBuilder();  // waits for the writer; removes the temporary file unless committed
     CacheFileBuilder(const CacheFileBuilder&) = delete;
     CacheFileBuilder& operator=(const CacheFileBuilder&) = delete;
 
-    std::span<std::byte> section(size_t i) const { return sections_[i]; }
+    // Buffers for sections [first, first + count), the next ones not yet staged (in order; a
+    // std::logic_error otherwise), for the caller to fill completely before write_staged().
+    std::vector<std::span<std::byte>> stage(size_t first, size_t count);
 
-    // Checksums the file and renames it into place. The mapping lives on in the returned file
-    // (whatever points into the sections stays valid), even when the rename fails (`problem`).
+    // Queues the staged sections for writing. False, with `problem` saying why (disk error),
+    // when a write queued earlier failed: the builder is then unusable.
+    bool write_staged(std::string& problem);
+
+    // Once every section is written: stores the checksum, maps the file read-only (its pages are
+    // in the page cache) and renames it into place. Null, with `problem`, when a write
+    // failed or it cannot be mapped; when only the rename fails, the mapping is returned and
+    // `problem` says why.
     std::unique_ptr<MappedCacheFile> commit(std::string& problem);
 
 private:
     CacheFileBuilder() = default;
+    struct Placement {  // a section's place in the file
+        uint64_t offset;
+        uint64_t bytes;
+    };
+    // A staging buffer: its byte at `lead` goes to the file at `offset`; lead keeps sections at
+    // their file offsets' alignment within a page.
+    struct Staging {
+        std::unique_ptr<std::byte, void (*)(void*)> memory{nullptr, nullptr};
+        size_t capacity = 0;
+        size_t lead = 0;
+        uint64_t offset = 0, bytes = 0;
+    };
+    void wait_for_writer();
+    std::string write_at(uint64_t offset, const std::byte* data, size_t bytes);  // the writer's job
+
     std::filesystem::path path_, temp_;
-    void* map_ = nullptr;
-    size_t size_ = 0;
-    std::vector<std::span<std::byte>> sections_;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+    std::vector<Placement> sections_;
+    size_t next_section_ = 0;   // the first section not yet staged
+    size_t staged_end_ = 0;     // one past the last section staged
+    uint64_t queued_ = 0;       // the file's bytes staged and queued so far (a prefix)
+    Staging staging_[2];        // filled by the caller and written by the writer, alternately
+    int current_ = 0;           // the one stage() fills
+    std::future<std::string> writing_;  // the writer's job: empty, or why it failed
+    std::string failure_;               // why a write failed
+    struct Checksum;
+    std::unique_ptr<Checksum> checksum_;  // touched by the writer only
 };
 
 // A cache file mapped read-only (MAP_SHARED: its pages are shared by every process using it).

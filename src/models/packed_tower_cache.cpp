@@ -48,38 +48,53 @@ bool PackedTowerCache::adopt(const MappedCacheFile& file, Backend& backend, cons
 
 std::unique_ptr<MappedCacheFile> PackedTowerCache::pack(const std::string& tower, Backend& backend,
                                                         const std::vector<LinearSlot>& slots) const {
-    std::unique_ptr<CacheFileBuilder> builder;
-    std::vector<uint32_t> counts;
     if (usable(backend)) {
-        std::vector<size_t> sizes(1, slots.size() * sizeof(uint32_t));
-        for (const LinearSlot& slot : slots) {
-            const auto blocks = backend.packed_block_sizes(slot.out_features, slot.in_features);
-            counts.push_back(static_cast<uint32_t>(blocks.size()));
-            sizes.insert(sizes.end(), blocks.begin(), blocks.end());
+        if (auto file = pack_into_file(tower, backend, slots)) {
+            if (adopt(*file, backend, slots)) return file;
+            cache_write_failed(options_, "the packed " + tower + " weights just written do not read back");
         }
-        const std::string description = tower + " tower of " + model_name_ + "; " + backend.packing_key();
-        std::string problem;
-        builder = CacheFileBuilder::create(path(tower, backend), tower_key(tower, backend), description, sizes, problem);
-        if (!builder) cache_write_failed(options_, problem);
     }
     std::vector<float> qkv_storage;  // reused: the backend packs its own copy
-    size_t next = 1;
+    for (const LinearSlot& slot : slots)
+        *slot.target = backend.prepare_linear(weight_of(slot, qkv_storage), slot.bias, slot.out_features,
+                                              slot.in_features);
+    return nullptr;
+}
+
+std::unique_ptr<MappedCacheFile> PackedTowerCache::pack_into_file(const std::string& tower, Backend& backend,
+                                                                  const std::vector<LinearSlot>& slots) const {
+    std::vector<size_t> sizes(1, slots.size() * sizeof(uint32_t));
+    std::vector<uint32_t> counts;
     for (const LinearSlot& slot : slots) {
-        const float* weight = slot.qkv_of ? stacked_qkv(*slot.qkv_of, qkv_storage).weight : slot.tensor->weight;
-        if (!builder) {
-            *slot.target = backend.prepare_linear(weight, slot.bias, slot.out_features, slot.in_features);
-            continue;
-        }
-        std::vector<std::span<std::byte>> blocks;
-        for (uint32_t b = 0; b < counts[&slot - slots.data()]; ++b) blocks.push_back(builder->section(next++));
-        *slot.target = backend.prepare_linear_into(weight, slot.bias, slot.out_features, slot.in_features, blocks);
+        const auto blocks = backend.packed_block_sizes(slot.out_features, slot.in_features);
+        counts.push_back(static_cast<uint32_t>(blocks.size()));
+        sizes.insert(sizes.end(), blocks.begin(), blocks.end());
     }
-    if (!builder) return nullptr;
-    std::memcpy(builder->section(0).data(), counts.data(), counts.size() * sizeof(uint32_t));
+    const std::string description = tower + " tower of " + model_name_ + "; " + backend.packing_key();
     std::string problem;
-    auto file = builder->commit(problem);
+    auto builder = CacheFileBuilder::create(path(tower, backend), tower_key(tower, backend), description, sizes, problem);
+    if (!builder) {
+        cache_write_failed(options_, problem);
+        return nullptr;
+    }
+    std::memcpy(builder->stage(0, 1)[0].data(), counts.data(), counts.size() * sizeof(uint32_t));
+    bool written = builder->write_staged(problem);
+    std::vector<float> qkv_storage;
+    size_t next = 1;
+    for (size_t i = 0; i < slots.size() && written; ++i) {
+        const LinearSlot& slot = slots[i];
+        backend.pack_into(weight_of(slot, qkv_storage), slot.out_features, slot.in_features,
+                          builder->stage(next, counts[i]));
+        next += counts[i];
+        written = builder->write_staged(problem);
+    }
+    auto file = written ? builder->commit(problem) : nullptr;
     if (!problem.empty()) cache_write_failed(options_, problem);
     return file;
+}
+
+const float* PackedTowerCache::weight_of(const LinearSlot& slot, std::vector<float>& qkv_storage) {
+    return slot.qkv_of ? stacked_qkv(*slot.qkv_of, qkv_storage).weight : slot.tensor->weight;
 }
 
 void PackedTowerCache::note_rebuilt(const std::string& tower, const std::string& why) const {

@@ -51,8 +51,8 @@ public:
     // does not hold what this backend would pack for these slots. The file must outlive them.
     bool adopt(const MappedCacheFile& file, Backend& backend, const std::vector<LinearSlot>& slots) const;
 
-    // Packs every slot from its float32 weight. With the cache on, straight into a new cache
-    // file (no copy), which is returned mapped (the weights use it); when the cache cannot be
+    // Packs every slot from its float32 weight. With the cache on, into a new cache file, which
+    // is returned mapped (the weights use it in place, as on a hit); when the cache cannot be
     // written (a note says so, once), or is off, into memory, and null is returned.
     std::unique_ptr<MappedCacheFile> pack(const std::string& tower, Backend& backend,
                                           const std::vector<LinearSlot>& slots) const;
@@ -61,6 +61,12 @@ public:
     void note_rebuilt(const std::string& tower, const std::string& why) const;
 
 private:
+    // The slots packed, a few blocks at a time, into a new cache file: null (with a note) when
+    // it cannot be written; the slots' targets are left alone.
+    std::unique_ptr<MappedCacheFile> pack_into_file(const std::string& tower, Backend& backend,
+                                                    const std::vector<LinearSlot>& slots) const;
+    // A slot's float32 weight ([out, in]); q|k|v stacked into `qkv_storage`.
+    static const float* weight_of(const LinearSlot& slot, std::vector<float>& qkv_storage);
     std::filesystem::path path(const std::string& tower, const Backend& backend) const;
 
     CacheOptions options_;

@@ -288,27 +288,22 @@ public:
         return {sizeof(dnnl_memory_desc_t), packed_weight_desc(in_features, out_features).get_size(), scales};
     }
 
-    std::unique_ptr<LinearWeights> prepare_linear_into(const float* weight, const float* bias, int out_features,
-                                                       int in_features,
-                                                       const std::vector<std::span<std::byte>>& blocks) override {
-        auto w = std::make_unique<CpuLinearWeights>();
-        w->bias = bias;
-        w->out_features = out_features;
-        w->in_features = in_features;
-        if (blocks.size() != 3) throw Error("CPU backend: a packed weight takes 3 blocks");
+    void pack_into(const float* weight, int out_features, int in_features,
+                   const std::vector<std::span<std::byte>>& blocks) override {
+        CpuLinearWeights w;
+        w.out_features = out_features;
+        w.in_features = in_features;
+        if (blocks.size() != 3 || blocks[0].size() != sizeof w.packed_desc ||
+            blocks[2].size() != (precision_ == Precision::Int8 ? size_t(out_features) * sizeof(float) : 0))
+            throw Error("CPU backend: a packed weight takes 3 blocks of the sizes packed_block_sizes gives");
         try {
-            pack(weight, *w, blocks[1]);
+            pack(weight, w, blocks[1]);
         } catch (const dnnl::error& e) {
             throw Error("oneDNN: cannot pack a " + std::to_string(out_features) + "x" + std::to_string(in_features) +
                         " weight: " + e.what());
         }
-        std::memcpy(blocks[0].data(), &w->packed_desc, sizeof w->packed_desc);
-        if (w->scales) {
-            std::memcpy(blocks[2].data(), w->scales, size_t(out_features) * sizeof(float));
-            w->scales = reinterpret_cast<const float*>(blocks[2].data());
-            w->owned_scales = {};
-        }
-        return w;
+        std::memcpy(blocks[0].data(), &w.packed_desc, sizeof w.packed_desc);
+        if (w.scales) std::memcpy(blocks[2].data(), w.scales, blocks[2].size());
     }
 
     std::unique_ptr<LinearWeights> linear_from_blocks(const std::vector<std::span<const std::byte>>& blocks,

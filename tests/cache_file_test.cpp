@@ -1,0 +1,133 @@
+// Cache files written section by section: what the builder writes (its checksum computed as it
+// writes) is what a later open() reads back and verifies with its own, one-pass checksum, across
+// 16 MiB checksum chunks and 64 KiB write pieces; a changed byte anywhere is caught.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "cache/cache_file.h"
+
+namespace fs = std::filesystem;
+using namespace zeroclip;
+
+namespace {
+
+// Section sizes: tiny ones (64-byte alignment), empty ones, odd page-aligned ones, and one that
+// spans the first 16 MiB checksum chunk boundary.
+const std::vector<size_t> kSizes = {12, 0, 5000, 3, (17u << 20) + 7, 0, 4096, 100001, 1};
+
+// The byte at `index` of section `section`: distinct per section, not periodic in 64 KiB.
+std::byte pattern(size_t section, size_t index) {
+    return std::byte((index * 2654435761u + section * 97 + (index >> 16)) & 0xff);
+}
+
+class CacheFile : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("zeroclip_cache_file_" + std::to_string(::getpid()) + "_" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    // Writes kSizes' sections in stages of `per_stage` sections, filled with pattern().
+    std::unique_ptr<MappedCacheFile> write(size_t per_stage) {
+        std::string problem;
+        auto builder = CacheFileBuilder::create(path(), "key", "a description", kSizes, problem);
+        if (!builder) throw std::runtime_error(problem);
+        for (size_t first = 0; first < kSizes.size(); first += per_stage) {
+            const size_t count = std::min(per_stage, kSizes.size() - first);
+            const auto spans = builder->stage(first, count);
+            EXPECT_EQ(spans.size(), count);
+            for (size_t i = 0; i < count; ++i) {
+                EXPECT_EQ(spans[i].size(), kSizes[first + i]);
+                for (size_t b = 0; b < spans[i].size(); ++b) spans[i][b] = pattern(first + i, b);
+            }
+            if (!builder->write_staged(problem)) throw std::runtime_error(problem);
+        }
+        auto file = builder->commit(problem);
+        EXPECT_EQ(problem, "");
+        return file;
+    }
+
+    static void expect_sections(const MappedCacheFile& file) {
+        ASSERT_EQ(file.section_count(), kSizes.size());
+        for (size_t s = 0; s < kSizes.size(); ++s) {
+            ASSERT_EQ(file.section(s).size(), kSizes[s]);
+            if (kSizes[s] >= 4096) {
+                EXPECT_EQ(reinterpret_cast<uintptr_t>(file.section(s).data()) % 4096, 0u);
+            }
+            size_t wrong = 0;
+            for (size_t b = 0; b < kSizes[s]; ++b) wrong += file.section(s)[b] != pattern(s, b);
+            EXPECT_EQ(wrong, 0u) << "section " << s;
+        }
+    }
+
+    fs::path path() const { return dir_ / "test.zcc"; }
+    fs::path dir_;
+};
+
+TEST_F(CacheFile, WhatIsWrittenInStagesReadsBackAndPassesTheChecksum) {
+    for (const size_t per_stage : {size_t(1), size_t(2), kSizes.size()}) {
+        SCOPED_TRACE("sections per stage: " + std::to_string(per_stage));
+        fs::remove_all(dir_);
+        const auto written = write(per_stage);
+        ASSERT_TRUE(written);
+        expect_sections(*written);  // the commit's own mapping
+        std::string problem;
+        const auto opened = MappedCacheFile::open(path(), "key", problem);
+        ASSERT_TRUE(opened) << problem;
+        expect_sections(*opened);
+        // Only the file itself is left: no temporary.
+        EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+    }
+}
+
+TEST_F(CacheFile, AChangedByteInAnyChunkIsCaught) {
+    write(3);
+    const uint64_t size = fs::file_size(path());
+    ASSERT_GT(size, 16u << 20);
+    // In the header, in the first chunk's data, at the chunk boundary, in the last chunk.
+    for (const uint64_t at : {uint64_t(8), uint64_t(70000), uint64_t(16u << 20), size - 1}) {
+        SCOPED_TRACE("byte " + std::to_string(at));
+        char original;
+        {
+            std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
+            f.seekg(std::streamoff(at));
+            f.get(original);
+            f.seekp(std::streamoff(at));
+            f.put(char(original ^ 0x10));
+        }
+        std::string problem;
+        EXPECT_FALSE(MappedCacheFile::open(path(), "key", problem));
+        EXPECT_NE(problem, "");
+        {
+            std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp(std::streamoff(at));
+            f.put(original);
+        }
+        EXPECT_TRUE(MappedCacheFile::open(path(), "key", problem)) << problem;
+    }
+}
+
+TEST_F(CacheFile, SectionsAreWrittenOnceInOrderAndAllBeforeCommit) {
+    std::string problem;
+    auto builder = CacheFileBuilder::create(path(), "key", "", kSizes, problem);
+    ASSERT_TRUE(builder) << problem;
+    EXPECT_THROW(builder->stage(1, 1), std::logic_error);             // skips section 0
+    EXPECT_THROW(builder->stage(0, kSizes.size() + 1), std::logic_error);
+    builder->stage(0, 2);
+    ASSERT_TRUE(builder->write_staged(problem)) << problem;
+    EXPECT_THROW(builder->stage(0, 1), std::logic_error);             // written already
+    EXPECT_THROW(builder->commit(problem), std::logic_error);         // sections 2.. missing
+    builder.reset();
+    EXPECT_FALSE(fs::exists(path()));
+    EXPECT_TRUE(fs::is_empty(dir_)) << "the temporary file was left behind";
+}
+
+}  // namespace
