@@ -25,6 +25,10 @@ class CMakeBuild(build_ext):
         target = pathlib.Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built, target)
+        # A CUDA build's backend module (libzeroclip-cuda.so), which the extension loads from its
+        # own directory when a GPU is asked for.
+        for module in (build / "python" / "zeroclip").glob("libzeroclip-*.so"):
+            shutil.copyfile(module, target.parent / module.name)
 
 
 setup(ext_modules=[Extension("zeroclip._zeroclip", sources=[])], cmdclass={"build_ext": CMakeBuild})

@@ -1,9 +1,13 @@
 # cuda.cmake - the CUDA backend (src/backend/cuda/): cuBLASLt matmuls and our own kernels.
 #
-# Three libraries, linked one way only: zeroclip_cuda_host (plain C++: launch shapes, bf16
-# conversion; always built, so that the tests check them without a GPU), zeroclip_cuda (the
-# backend, when CUDA is enabled; it links zeroclip_cuda_host and never the core library), and the
-# core zeroclip, which links zeroclip_cuda and registers its cuda_backend_factory().
+# zeroclip_cuda_host (plain C++: launch shapes, bf16 conversion; always built, so that the tests
+# check them without a GPU), zeroclip_cuda (the backend, when CUDA is enabled; it links
+# zeroclip_cuda_host and never the core library), and the module libzeroclip-cuda.so
+# (zeroclip_cuda_module) around it, which the core loads with dlopen only when a command asks
+# for CUDA (src/backend/backend_module.h): CPU-only processes never map cuBLASLt (~0.2 s and
+# ~200 MB at start-up). The module is self-contained (-Wl,--no-undefined) and exports one symbol.
+# It is written beside the programs in the build tree, copied into build/python/zeroclip for the
+# Python module, and installed to lib/zeroclip (the core looks in ../lib/zeroclip from bin/).
 #
 # ZEROCLIP_CUDA=AUTO builds it when a CUDA compiler is found, ON requires one, OFF never builds it.
 # The runtime is linked statically, so a CUDA build still starts on a machine without a driver or
@@ -13,6 +17,7 @@ set(ZEROCLIP_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO (when nvcc is 
 set_property(CACHE ZEROCLIP_CUDA PROPERTY STRINGS AUTO ON OFF)
 
 file(GLOB ZEROCLIP_CUDA_HOST_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/backend/cuda/*.cpp)
+list(FILTER ZEROCLIP_CUDA_HOST_SOURCES EXCLUDE REGEX "/cuda_module\\.cpp$")  # the module's entry point
 add_library(zeroclip_cuda_host STATIC ${ZEROCLIP_CUDA_HOST_SOURCES})
 target_include_directories(zeroclip_cuda_host PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
 set_target_properties(zeroclip_cuda_host PROPERTIES POSITION_INDEPENDENT_CODE ON)
@@ -56,9 +61,26 @@ if(ZEROCLIP_CUDA_ENABLED)
   set_target_properties(zeroclip_cuda PROPERTIES POSITION_INDEPENDENT_CODE ON CUDA_RUNTIME_LIBRARY Static)
   target_link_libraries(zeroclip_cuda PUBLIC CUDA::cublasLt CUDA::cudart_static PRIVATE zeroclip_cuda_host)
 
-  # One way: the core registers the backend (src/backend/registry.cpp); the backend knows only
-  # the interface header (src/backend/backend.h).
-  target_link_libraries(zeroclip PRIVATE zeroclip_cuda)
+  # The module: the backend, the CUDA runtime (static) and cuBLASLt (dynamic), nothing of the core.
+  add_library(zeroclip_cuda_module MODULE ${PROJECT_SOURCE_DIR}/src/backend/cuda/cuda_module.cpp)
+  set_target_properties(zeroclip_cuda_module PROPERTIES
+    OUTPUT_NAME zeroclip-cuda PREFIX lib LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}
+    CXX_VISIBILITY_PRESET hidden CUDA_RUNTIME_LIBRARY Static)
+  target_include_directories(zeroclip_cuda_module PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+  target_compile_definitions(zeroclip_cuda_module PRIVATE ZEROCLIP_VERSION="${PROJECT_VERSION}")
+  target_link_libraries(zeroclip_cuda_module PRIVATE zeroclip_cuda)
+  target_link_options(zeroclip_cuda_module PRIVATE -Wl,--no-undefined -Wl,--exclude-libs,ALL)
+  if(ZEROCLIP_PYTHON)
+    add_custom_command(TARGET zeroclip_cuda_module POST_BUILD
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/python/zeroclip
+      COMMAND ${CMAKE_COMMAND} -E copy_if_different $<TARGET_FILE:zeroclip_cuda_module> ${PROJECT_BINARY_DIR}/python/zeroclip/
+      VERBATIM)
+  endif()
+  install(TARGETS zeroclip_cuda_module LIBRARY DESTINATION lib/zeroclip)
+
+  # Whatever links the core gets the module built beside it; the core only dlopens it.
+  add_dependencies(zeroclip zeroclip_cuda_module)
+  target_link_libraries(zeroclip PRIVATE ${CMAKE_DL_LIBS})
   target_compile_definitions(zeroclip PUBLIC ZEROCLIP_HAVE_CUDA)
   message(STATUS "zeroclip: CUDA backend ON (architectures ${CMAKE_CUDA_ARCHITECTURES})")
 else()

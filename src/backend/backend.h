@@ -213,10 +213,16 @@ struct DeviceProbe {
     std::string error;           // one line; empty when the query succeeded
     std::string device_name;     // device 0's, when there is one
     int compute_capability = 0;  // device 0's, major * 10 + minor (CUDA)
+    bool module_missing = false; // the backend's module (backend_module.h) could not be loaded
 
     static DeviceProbe none(std::string why) {
         DeviceProbe probe;
         probe.error = std::move(why);
+        return probe;
+    }
+    static DeviceProbe unloadable(std::string why) {
+        DeviceProbe probe = none(std::move(why));
+        probe.module_missing = true;
         return probe;
     }
     static DeviceProbe found(int count, std::string name = {}, int compute_capability = 0) {
@@ -228,8 +234,9 @@ struct DeviceProbe {
     }
 };
 
-// A backend as the registry knows it. A backend library exports one (e.g. the CUDA library's
-// cuda_backend_factory()); the core lists them (registry.cpp) and never links the other way.
+// A backend as the registry knows it. The CPU backend is linked into the core; the CUDA backend
+// is a module of its own (libzeroclip-cuda.so, see backend_module.h) that exports its factory and
+// is loaded on first use, so that CPU-only processes never map the GPU libraries.
 struct BackendFactory {
     std::string name;               // "cpu", "cuda"
     std::vector<Precision> precisions;  // the ones it runs
@@ -237,20 +244,22 @@ struct BackendFactory {
     std::unique_ptr<Backend> (*create)(const BackendSettings& settings);
 };
 
-// The registered backends, "cpu" first.
+// The backends linked into the core ("cpu"); modules are not listed.
 const std::vector<BackendFactory>& backend_factories();
 
-// Null when no backend of that name was built in.
+// Null when no backend of that name was built, or its module cannot be loaded. "cuda" loads
+// libzeroclip-cuda.so (once); nothing else does.
 const BackendFactory* find_backend(const std::string& name);
 
-// The CUDA backend's probe: no GPU, no driver or a build without CUDA all give device_count 0
-// and say why.
+// The CUDA backend's probe (loads its module): no GPU, no driver, a module that cannot be loaded
+// or a build without CUDA all give device_count 0 and say why.
 DeviceProbe probe_cuda();
 bool cuda_device_available();
 
 // Device::Cpu or Device::Cuda for a request, given the probe. Auto falls back to the CPU (also
 // for int8, which only the CPU runs); an explicit Cuda request without a GPU throws
-// zeroclip::Error saying why.
+// zeroclip::Error saying why ("device cuda: cannot load libzeroclip-cuda.so: ..." when the
+// module is missing).
 Device select_device(Device requested, Precision precision, const DeviceProbe& probe);
 
 // The precision `device` runs when asked for `requested`, and in `note`, when it differs, why:

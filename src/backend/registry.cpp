@@ -4,9 +4,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_isa.h"
-#ifdef ZEROCLIP_HAVE_CUDA
-#include "backend/cuda/cuda_backend.h"
-#endif
+#include "backend/backend_module.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
@@ -22,25 +20,27 @@ std::string cap_note() {
 }  // namespace
 
 const std::vector<BackendFactory>& backend_factories() {
-    static const std::vector<BackendFactory> factories = {
-        cpu_backend_factory(),
-#ifdef ZEROCLIP_HAVE_CUDA
-        cuda_backend_factory(),
-#endif
-    };
+    static const std::vector<BackendFactory> factories = {cpu_backend_factory()};
     return factories;
 }
 
 const BackendFactory* find_backend(const std::string& name) {
     for (const BackendFactory& f : backend_factories())
         if (f.name == name) return &f;
+#ifdef ZEROCLIP_HAVE_CUDA
+    if (name == "cuda") return load_backend_module(name).factory;  // libzeroclip-cuda.so, on first use
+#endif
     return nullptr;
 }
 
 DeviceProbe probe_cuda() {
-    const BackendFactory* cuda = find_backend("cuda");
-    if (!cuda) return DeviceProbe::none("this zeroclip was built without CUDA; reconfigure with -DZEROCLIP_CUDA=ON");
-    return cuda->probe();
+#ifdef ZEROCLIP_HAVE_CUDA
+    const LoadedBackendModule& cuda = load_backend_module("cuda");
+    if (!cuda.factory) return DeviceProbe::unloadable(cuda.error);
+    return cuda.factory->probe();
+#else
+    return DeviceProbe::none("this zeroclip was built without CUDA; reconfigure with -DZEROCLIP_CUDA=ON");
+#endif
 }
 
 bool cuda_device_available() { return probe_cuda().device_count > 0; }
@@ -52,6 +52,7 @@ Device select_device(Device requested, Precision precision, const DeviceProbe& p
         return probe.device_count > 0 && precision != Precision::Int8 ? Device::Cuda : Device::Cpu;
     case Device::Cuda:
         if (probe.device_count > 0) return Device::Cuda;
+        if (probe.module_missing) throw Error("device cuda: " + probe.error);
         throw Error("device cuda: no usable CUDA GPU (" +
                     (probe.error.empty() ? std::string("no devices") : probe.error) + ")");
     }

@@ -1,7 +1,7 @@
 // cuda_backend.h - the CUDA backend's entry in the backend registry (src/backend/registry.cpp).
 //
-// Plain C++, exported by the zeroclip_cuda library (built with -DZEROCLIP_CUDA=ON), which links
-// nothing of the core: the core includes this header and registers the factory.
+// Plain C++, in the zeroclip_cuda library (built with -DZEROCLIP_CUDA=ON), which links nothing of
+// the core; the module libzeroclip-cuda.so hands the factory to the core (cuda_module.cpp).
 //
 // The towers' operations on GPU 0: weights uploaded once, activations resident on the device,
 // cuBLASLt matmuls with float32 accumulation and our own kernels (cuda_kernels.cu) for the rest.
