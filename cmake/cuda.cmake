@@ -22,6 +22,9 @@ add_library(zeroclip_cuda_host STATIC ${ZEROCLIP_CUDA_HOST_SOURCES})
 target_include_directories(zeroclip_cuda_host PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
 set_target_properties(zeroclip_cuda_host PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
+# The core's module loader (src/backend/backend_module.cpp) calls dlopen/dladdr, in every build.
+target_link_libraries(zeroclip PRIVATE ${CMAKE_DL_LIBS})
+
 set(ZEROCLIP_CUDA_ENABLED OFF)
 if(NOT ZEROCLIP_CUDA STREQUAL "OFF")
   if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
@@ -80,7 +83,6 @@ if(ZEROCLIP_CUDA_ENABLED)
 
   # Whatever links the core gets the module built beside it; the core only dlopens it.
   add_dependencies(zeroclip zeroclip_cuda_module)
-  target_link_libraries(zeroclip PRIVATE ${CMAKE_DL_LIBS})
   target_compile_definitions(zeroclip PUBLIC ZEROCLIP_HAVE_CUDA)
   message(STATUS "zeroclip: CUDA backend ON (architectures ${CMAKE_CUDA_ARCHITECTURES})")
 else()
