@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <set>
 
@@ -31,6 +32,33 @@ std::vector<float> clustered_vectors(size_t n, int dim, int clusters, uint32_t s
             norm += double(out[i * dim + d]) * out[i * dim + d];
         }
         for (int d = 0; d < dim; ++d) out[i * dim + d] = static_cast<float>(out[i * dim + d] / std::sqrt(norm));
+    }
+    return out;
+}
+
+// `n` unit vectors in `clusters` groups whose centres share one random direction.
+std::vector<float> clustered_around(size_t n, int dim, int clusters, std::mt19937& rng) {
+    std::normal_distribution<float> normal;
+    auto unit = [dim](float* v) {
+        double norm = 0;
+        for (int d = 0; d < dim; ++d) norm += double(v[d]) * v[d];
+        for (int d = 0; d < dim; ++d) v[d] = static_cast<float>(v[d] / std::sqrt(norm));
+    };
+    std::vector<float> common(dim), centres(static_cast<size_t>(clusters) * dim), out(n * dim);
+    for (auto& x : common) x = normal(rng);
+    unit(common.data());
+    for (int c = 0; c < clusters; ++c) {
+        float* centre = centres.data() + static_cast<size_t>(c) * dim;
+        for (int d = 0; d < dim; ++d) centre[d] = normal(rng);
+        unit(centre);
+        for (int d = 0; d < dim; ++d) centre[d] = 0.7f * common[d] + 0.7f * centre[d];
+        unit(centre);
+    }
+    const float sigma = 0.55f / std::sqrt(static_cast<float>(dim));
+    for (size_t i = 0; i < n; ++i) {
+        const float* centre = centres.data() + (rng() % clusters) * dim;
+        for (int d = 0; d < dim; ++d) out[i * dim + d] = centre[d] + sigma * normal(rng);
+        unit(out.data() + i * dim);
     }
     return out;
 }
@@ -105,6 +133,52 @@ TEST(IndexHnsw, RecallAgainstExactSearch) {
     graph.remove(best);
     for (const auto& [score, id] : graph.search(queries.data(), 10, 128)) EXPECT_NE(id, best);
     for (const auto& hit : index::exact_top_k(queries.data(), graph.rows(), 10, -2.0f, 2)) EXPECT_NE(graph.id_at(hit.position), best);
+}
+
+// A small group of rows far from the rest (as real photo embeddings are from the synthetic
+// clusters in index_bench): hnswlib's greedy descent from its one entry point ends among the
+// many rows, and the base-layer beam rarely crosses over; the pivots must find the group.
+TEST(IndexHnsw, FindsTheNeighboursOfASmallDistantGroup) {
+    const int dim = 128;
+    const size_t many = 20000, few = 40;  // 0.2% of the rows
+    // Each set gathers around its own shared direction (cosine ~0.5 between unrelated rows of
+    // a set, as between CLIP embeddings of unrelated photos); the two directions are random,
+    // so rows of different sets have cosine ~0, each query a little closer to some rows of
+    // the big set than to others, which is what leads the greedy descent astray.
+    std::mt19937 rng(11);
+    const auto big = clustered_around(many, dim, 200, rng);
+    const auto small = clustered_around(few + 40, dim, 4, rng);
+    std::vector<float> rows(big), queries(small.begin() + few * dim, small.end());
+    rows.insert(rows.end(), small.begin(), small.begin() + few * dim);
+    // The small group's rows spread among the others, as photos added over time are.
+    const size_t n = many + few;
+    std::vector<size_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), std::mt19937(13));
+    std::vector<float> shuffled(n * dim);
+    std::vector<int64_t> ids(n);
+    for (size_t i = 0; i < n; ++i) {
+        std::copy_n(rows.begin() + order[i] * dim, dim, shuffled.begin() + i * dim);
+        ids[i] = static_cast<int64_t>(order[i]);
+    }
+    index::HnswGraph graph(dim, n, 16, 200);
+    graph.add(ids, shuffled, 1);  // one thread: the same graph on every run
+    EXPECT_GT(graph.pivot_count(), 0u);
+    size_t found = 0, of_small = 0;
+    for (size_t q = 0; q < 40; ++q) {
+        const float* query = queries.data() + q * dim;
+        std::set<int64_t> truth;
+        for (const auto& hit : index::exact_top_k(query, dense(shuffled, dim), 10, -2.0f, 1)) {
+            truth.insert(ids[hit.position]);
+            of_small += ids[hit.position] >= static_cast<int64_t>(many);
+        }
+        size_t found_here = 0;
+        for (const auto& [score, id] : graph.search(query, 10, 128)) found_here += truth.count(id);
+        EXPECT_GE(found_here, 8u) << "query " << q;  // without the pivots, one query finds none
+        found += found_here;
+    }
+    EXPECT_EQ(of_small, 400u);  // the setting holds: every true neighbour is in the small group
+    EXPECT_GE(static_cast<double>(found) / 400.0, 0.99);
 }
 
 TEST(IndexHnsw, SaveAndLoadValidateTheFile) {

@@ -50,8 +50,12 @@ public:
     size_t deleted() const;
     int dim() const { return dim_; }
 
-    // Best first: (score = inner product, row id).
+    // Best first: (score = inner product, row id). Besides hnswlib's greedy descent from its
+    // single entry point, the query is scored against the pivots; when one of them beats the
+    // k-th result, the descent ended in the wrong region (a small group of rows weakly linked
+    // to the rest), and a second base-layer search starts from that pivot.
     std::vector<std::pair<float, int64_t>> search(const float* query, size_t k, size_t ef) const;
+    size_t pivot_count() const { return pivots_.size(); }
 
     // The graph's own copy of the vectors, for exact search without a second copy in memory.
     RowLayout rows() const;
@@ -59,7 +63,10 @@ public:
 
 private:
     HnswGraph(int dim);
+    // Re-derives the pivots from the graph's rows (deterministic: no state beyond the file).
+    void choose_pivots();
     int dim_;
+    std::vector<uint32_t> pivots_;  // internal ids spread over the collection's regions
     std::unique_ptr<hnswlib::InnerProductSpace> space_;
     std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;
 };
