@@ -65,6 +65,8 @@ namespace {
 // Pivots: extra starting points for the base-layer search, chosen among a strided sample of
 // the rows. 256 cost about as much to score as one hop-rich step of the search.
 constexpr size_t kPivots = 256;
+// Pivots a search also starts from, nearest first, when they beat its k-th result.
+constexpr size_t kPivotStarts = 3;
 constexpr size_t kPivotSample = 16384;
 
 // The fixed header hnswlib's saveIndex writes, field by field.
@@ -244,23 +246,30 @@ std::vector<std::pair<float, int64_t>> HnswGraph::search(const float* query, siz
     g.setEf(ef);
     auto queue = g.searchKnn(query, k);  // worst (largest distance = 1 - score) on top
 
-    // The pivot nearest the query; hnswlib's distances are 1 - inner product.
-    float pivot_distance = std::numeric_limits<float>::max();
-    hnswlib::tableint pivot = 0;
+    // The pivots nearest the query; hnswlib's distances are 1 - inner product.
+    std::vector<std::pair<float, hnswlib::tableint>> nearest;
     for (hnswlib::tableint p : pivots_) {
         if (g.num_deleted_ > 0 && g.isMarkedDeleted(p)) continue;
-        const float d = g.fstdistfunc_(query, g.getDataByInternalId(p), g.dist_func_param_);
-        if (d < pivot_distance) pivot_distance = d, pivot = p;
+        nearest.push_back({g.fstdistfunc_(query, g.getDataByInternalId(p), g.dist_func_param_), p});
     }
+    const size_t starts = std::min(kPivotStarts, nearest.size());
+    std::partial_sort(nearest.begin(), nearest.begin() + static_cast<std::ptrdiff_t>(starts), nearest.end());
+    nearest.resize(starts);
+    // Only pivots nearer than the k-th result point at a region the descent missed.
+    const float kth = queue.size() < k ? std::numeric_limits<float>::max() : queue.top().first;
+    std::erase_if(nearest, [&](const auto& pivot) { return pivot.first >= kth; });
     std::vector<std::pair<float, int64_t>> out;  // (distance, id) until the end
-    if (pivot_distance < std::numeric_limits<float>::max() && (queue.size() < k || pivot_distance < queue.top().first)) {
-        // The descent missed a region holding better rows than its results: search from there too.
-        auto second = g.num_deleted_ > 0 ? g.searchBaseLayerST<true>(pivot, query, ef)
-                                         : g.searchBaseLayerST<false>(pivot, query, ef);
+    if (!nearest.empty()) {
+        // Search from each of them too (a weakly linked region may be reached from one pivot
+        // only partly), and keep the best k of all.
         std::unordered_map<int64_t, float> merged;
         for (; !queue.empty(); queue.pop()) merged.emplace(static_cast<int64_t>(queue.top().second), queue.top().first);
-        for (; !second.empty(); second.pop())
-            merged.emplace(static_cast<int64_t>(g.getExternalLabel(second.top().second)), second.top().first);
+        for (const auto& [distance, pivot] : nearest) {
+            auto more = g.num_deleted_ > 0 ? g.searchBaseLayerST<true>(pivot, query, ef)
+                                           : g.searchBaseLayerST<false>(pivot, query, ef);
+            for (; !more.empty(); more.pop())
+                merged.emplace(static_cast<int64_t>(g.getExternalLabel(more.top().second)), more.top().first);
+        }
         for (const auto& [id, d] : merged) out.push_back({d, id});
         std::sort(out.begin(), out.end());
         if (out.size() > k) out.resize(k);
