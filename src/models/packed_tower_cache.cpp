@@ -102,4 +102,19 @@ void PackedTowerCache::note_rebuilt(const std::string& tower, const std::string&
                              "; rebuilding them");
 }
 
+std::vector<LinearSlot> encoder_slots(const std::vector<EncoderLayerWeights>& layers,
+                                      std::vector<PreparedEncoderLayer>& prepared) {
+    prepared.resize(layers.size());
+    std::vector<LinearSlot> slots;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const EncoderLayerWeights& w = layers[i];
+        PreparedEncoderLayer& layer = prepared[i];
+        slots.push_back({w.qkv_bias.data(), 3 * w.q_proj.out_features, w.q_proj.in_features, nullptr, &w, &layer.qkv});
+        slots.push_back(linear_slot(w.out_proj, layer.out_proj));
+        slots.push_back(linear_slot(w.fc1, layer.fc1));
+        slots.push_back(linear_slot(w.fc2, layer.fc2));
+    }
+    return slots;
+}
+
 }  // namespace zeroclip

@@ -29,6 +29,16 @@ struct LinearSlot {
     std::unique_ptr<LinearWeights>* target = nullptr;
 };
 
+// The slot of a linear layer stored as one tensor.
+inline LinearSlot linear_slot(const LinearTensor& t, std::unique_ptr<LinearWeights>& target) {
+    return {t.bias, t.out_features, t.in_features, &t, nullptr, &target};
+}
+
+// The slots of an encoder's layers (qkv stacked, out_proj, fc1, fc2 per layer), in the cache
+// file's order, pointing at `prepared` (resized to match): every family's towers start with them.
+std::vector<LinearSlot> encoder_slots(const std::vector<EncoderLayerWeights>& layers,
+                                      std::vector<PreparedEncoderLayer>& prepared);
+
 class PackedTowerCache {
 public:
     // `model_key` names the model's content; `model_name` is for descriptions only.

@@ -151,21 +151,11 @@ private:
 
     // The tower's linear layers in a fixed order (the cache file's), pointing at `tower`.
     std::vector<LinearSlot> linear_slots(bool text, PreparedTower& tower) {
-        const auto& layers = text ? weights_.text.layers : weights_.vision.layers;
-        tower.layers.resize(layers.size());
-        std::vector<LinearSlot> slots;
+        std::vector<LinearSlot> slots =
+            encoder_slots(text ? weights_.text.layers : weights_.vision.layers, tower.layers);
         const auto add = [&](const LinearTensor& t, std::unique_ptr<LinearWeights>& target) {
-            slots.push_back({t.bias, t.out_features, t.in_features, &t, nullptr, &target});
+            slots.push_back(linear_slot(t, target));
         };
-        for (size_t i = 0; i < layers.size(); ++i) {
-            const EncoderLayerWeights& w = layers[i];
-            PreparedEncoderLayer& layer = tower.layers[i];
-            slots.push_back({w.qkv_bias.data(), 3 * w.q_proj.out_features, w.q_proj.in_features, nullptr, &w,
-                             &layer.qkv});
-            add(w.out_proj, layer.out_proj);
-            add(w.fc1, layer.fc1);
-            add(w.fc2, layer.fc2);
-        }
         if (text) {
             add(weights_.text.head, tower.text_head);
             return slots;
