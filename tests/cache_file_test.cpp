@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -83,8 +84,11 @@ TEST_F(CacheFile, WhatIsWrittenInStagesReadsBackAndPassesTheChecksum) {
         const auto opened = MappedCacheFile::open(path(), "key", problem);
         ASSERT_TRUE(opened) << problem;
         expect_sections(*opened);
-        // Only the file itself is left: no temporary.
-        EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+        // Only the file itself and its verification stamp are left: no temporary.
+        std::vector<std::string> names;
+        for (const auto& item : fs::directory_iterator(dir_)) names.push_back(item.path().filename().string());
+        std::sort(names.begin(), names.end());
+        EXPECT_EQ(names, (std::vector<std::string>{"test.zcc", "test.zcc.verified"}));
     }
 }
 
@@ -112,6 +116,76 @@ TEST_F(CacheFile, AChangedByteInAnyChunkIsCaught) {
             f.put(original);
         }
         EXPECT_TRUE(MappedCacheFile::open(path(), "key", problem)) << problem;
+    }
+}
+
+// Opens the file until a load no longer hashes it (its stamp must be written in a later clock
+// tick than the file's last change to be trusted); false if that never happens.
+bool settles_unhashed(const fs::path& path) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const uint64_t hashed = cache_bytes_checksummed();
+        std::string problem;
+        if (!MappedCacheFile::open(path, "key", problem)) return false;
+        if (cache_bytes_checksummed() == hashed) return true;
+        ::usleep(10000);
+    }
+    return false;
+}
+
+TEST_F(CacheFile, AVerifiedFileIsHashedAgainOnlyAfterItChanges) {
+    write(4);
+    ASSERT_TRUE(settles_unhashed(path())) << "a verified, unchanged file is hashed on every load";
+    // Any write changes the file's ctime: the stamp no longer vouches, the damage is caught.
+    const uint64_t at = fs::file_size(path()) / 2;
+    char original;
+    {
+        std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekg(std::streamoff(at));
+        f.get(original);
+        f.seekp(std::streamoff(at));
+        f.put(char(original ^ 0x01));
+    }
+    std::string problem;
+    EXPECT_FALSE(MappedCacheFile::open(path(), "key", problem));
+    EXPECT_EQ(problem, "corrupt (checksum mismatch)");
+    {
+        std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(std::streamoff(at));
+        f.put(original);
+    }
+    ASSERT_TRUE(settles_unhashed(path()));
+    // So does setting the mtime back (ctime moves on), and a copy put in its place (a new inode).
+    fs::last_write_time(path(), fs::last_write_time(path()));
+    uint64_t hashed = cache_bytes_checksummed();
+    EXPECT_TRUE(MappedCacheFile::open(path(), "key", problem)) << problem;
+    EXPECT_EQ(cache_bytes_checksummed(), hashed + fs::file_size(path()));
+    ASSERT_TRUE(settles_unhashed(path()));
+    fs::copy_file(path(), dir_ / "copy.zcc");
+    fs::rename(dir_ / "copy.zcc", path());
+    hashed = cache_bytes_checksummed();
+    EXPECT_TRUE(MappedCacheFile::open(path(), "key", problem)) << problem;
+    EXPECT_EQ(cache_bytes_checksummed(), hashed + fs::file_size(path()));
+}
+
+TEST_F(CacheFile, AStampFromAnotherBootOrDamagedIsNotTrusted) {
+    write(4);
+    ASSERT_TRUE(settles_unhashed(path()));
+    const fs::path stamp = verification_stamp_path(path());
+    std::string original;
+    {
+        std::ifstream in(stamp, std::ios::binary);
+        original.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    ASSERT_GT(original.size(), 44u);
+    std::string other_boot = original;
+    other_boot[8] = other_boot[8] == 'a' ? 'b' : 'a';  // the boot id starts at byte 8
+    for (const std::string& content : {other_boot, original.substr(0, 30), std::string(original.size(), 'x')}) {
+        { std::ofstream(stamp, std::ios::binary | std::ios::trunc) << content; }
+        const uint64_t hashed = cache_bytes_checksummed();
+        std::string problem;
+        EXPECT_TRUE(MappedCacheFile::open(path(), "key", problem)) << problem;
+        EXPECT_EQ(cache_bytes_checksummed(), hashed + fs::file_size(path()));
+        ASSERT_TRUE(settles_unhashed(path()));  // verified, so stamped again
     }
 }
 

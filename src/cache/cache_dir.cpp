@@ -59,6 +59,12 @@ uint64_t clear_cache(const std::filesystem::path& dir) {
         std::error_code ec;
         if (std::filesystem::remove(entry.path, ec)) freed += entry.bytes;
     }
+    // The files' verification stamps (tiny, not listed).
+    std::error_code ec;
+    std::vector<std::filesystem::path> stamps;
+    for (const auto& item : std::filesystem::directory_iterator(dir, ec))
+        if (item.path().extension() == ".verified") stamps.push_back(item.path());
+    for (const auto& stamp : stamps) std::filesystem::remove(stamp, ec);
     return freed;
 }
 

@@ -118,6 +118,17 @@ private:
     std::vector<ByteSpan> sections_;
 };
 
+// A verification stamp: `<file>.verified`, written beside a cache file once its checksum has
+// been verified, records this boot's id and the file's device, inode, size, mtime and ctime.
+// While they all still hold, later loads skip hashing the file: the kernel changes ctime on
+// every write, truncation, rename or metadata change (user space cannot set it), and a stamp
+// from another boot (a crash may have lost written pages) is not trusted. Layout: 8 bytes
+// "ZCVERIF1", the 36-character boot id, then the fields (native endianness).
+std::filesystem::path verification_stamp_path(const std::filesystem::path& path);
+
+// Bytes this process has hashed to verify cache files (for tests).
+uint64_t cache_bytes_checksummed();
+
 // The header of a cache file, checked for shape only (no checksum): for listing the cache.
 struct CacheFileSummary {
     std::string key;

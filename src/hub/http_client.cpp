@@ -1,11 +1,11 @@
 #include "hub/http_client.h"
 
-#include <curl/curl.h>
+#include "hub/libcurl.h"
+
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <mutex>
 
 namespace zeroclip::hub {
 
@@ -58,7 +58,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     if (!sink->started) {
         sink->started = true;
         long status = 0;
-        curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &status);
+        libcurl().easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &status);
         sink->accepted = status == 200 || status == 206;
         sink->size = sink->offset;
         if (status == 200 && sink->offset > 0) {
@@ -86,21 +86,21 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 
 curl_slist* header_list(const std::vector<std::string>& headers) {
     curl_slist* list = nullptr;
-    for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
+    for (const auto& header : headers) list = libcurl().slist_append(list, header.c_str());
     return list;
 }
 
 void set_common_options(CURL* curl, const std::string& url, curl_slist* headers, HttpResponse* response) {
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "zeroclip/" ZEROCLIP_VERSION);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, kConnectTimeoutSeconds);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, response);
+    libcurl().easy_reset(curl);
+    libcurl().easy_setopt(curl, CURLOPT_URL, url.c_str());
+    libcurl().easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    libcurl().easy_setopt(curl, CURLOPT_USERAGENT, "zeroclip/" ZEROCLIP_VERSION);
+    libcurl().easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    libcurl().easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, kConnectTimeoutSeconds);
+    libcurl().easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    libcurl().easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    libcurl().easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    libcurl().easy_setopt(curl, CURLOPT_HEADERDATA, response);
 }
 
 }  // namespace
@@ -115,26 +115,24 @@ std::string url_host(const std::string& url) {
 }
 
 HttpClient::HttpClient() {
-    static std::once_flag global_init;
-    std::call_once(global_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    curl_ = curl_easy_init();
+    curl_ = libcurl().easy_init();
     if (!curl_) throw Error("libcurl: cannot create a transfer handle");
 }
 
-HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+HttpClient::~HttpClient() { libcurl().easy_cleanup(static_cast<CURL*>(curl_)); }
 
 HttpResponse HttpClient::head(const std::string& url, const std::vector<std::string>& headers) {
     auto* curl = static_cast<CURL*>(curl_);
     HttpResponse response;
     curl_slist* list = header_list(headers);
     set_common_options(curl, url, list, &response);
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, kHeadTimeoutSeconds);
-    const CURLcode code = curl_easy_perform(curl);
-    curl_slist_free_all(list);
-    if (code != CURLE_OK) throw NetworkError(url_host(url), curl_easy_strerror(code));
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-    if (char* target = nullptr; curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &target) == CURLE_OK && target)
+    libcurl().easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    libcurl().easy_setopt(curl, CURLOPT_TIMEOUT, kHeadTimeoutSeconds);
+    const CURLcode code = libcurl().easy_perform(curl);
+    libcurl().slist_free_all(list);
+    if (code != CURLE_OK) throw NetworkError(url_host(url), libcurl().easy_strerror(code));
+    libcurl().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    if (char* target = nullptr; libcurl().easy_getinfo(curl, CURLINFO_REDIRECT_URL, &target) == CURLE_OK && target)
         response.redirect_url = target;
     return response;
 }
@@ -149,27 +147,27 @@ HttpClient::GetResult HttpClient::get(const std::string& url, const std::vector<
     curl_slist* list = header_list(request_headers);
     set_common_options(curl, url, list, &result.response);
     BodySink sink{curl, file, offset, max_bytes, &on_bytes};
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, kStallTimeoutSeconds);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-    const CURLcode code = curl_easy_perform(curl);
-    curl_slist_free_all(list);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.response.status);
+    libcurl().easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    libcurl().easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+    libcurl().easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    libcurl().easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, kStallTimeoutSeconds);
+    libcurl().easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    libcurl().easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    const CURLcode code = libcurl().easy_perform(curl);
+    libcurl().slist_free_all(list);
+    libcurl().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.response.status);
     result.file_size = sink.started ? sink.size : offset;
     result.disk_write_failed = std::fflush(file) != 0 || sink.write_failed;
     if (sink.overflow) result.failure = "the server sent more bytes than announced";
     // An error page is aborted on purpose: its status says what happened, not the abort.
     else if (code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_TOO_MANY_REDIRECTS) {
         char* target = nullptr;
-        curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &target);
+        libcurl().easy_getinfo(curl, CURLINFO_REDIRECT_URL, &target);
         result.failure = code == CURLE_TOO_MANY_REDIRECTS ? "too many redirects"
                          : "redirected to " + std::string(target ? target : "a URL") + ", which is not http(s)";
         result.retryable = false;
     } else if (code != CURLE_OK && !(sink.started && !sink.accepted))
-        result.failure = curl_easy_strerror(code);
+        result.failure = libcurl().easy_strerror(code);
     return result;
 }
 
