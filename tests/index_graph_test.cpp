@@ -179,6 +179,15 @@ TEST(IndexHnsw, FindsTheNeighboursOfASmallDistantGroup) {
     }
     EXPECT_EQ(of_small, 400u);  // the setting holds: every true neighbour is in the small group
     EXPECT_GE(static_cast<double>(found) / 400.0, 0.99);
+    // Some rows hnswlib linked only to unrelated ones, where neither its search for their own
+    // vector nor one from the nearest pivot reaches them: add() linked them again, and fewer
+    // are left than in the same graph built without that.
+    EXPECT_GT(graph.relinked(), 0u);
+    index::HnswGraph plain(dim, n, 16, 200);
+    plain.set_relink_strays(false);
+    plain.add(ids, shuffled, 1);
+    EXPECT_EQ(plain.relinked(), 0u);
+    EXPECT_LT(graph.stray_rows(0, 1).size(), plain.stray_rows(0, 1).size());
 }
 
 TEST(IndexHnsw, SaveAndLoadValidateTheFile) {

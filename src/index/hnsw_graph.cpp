@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -202,7 +203,87 @@ void HnswGraph::add(const std::vector<int64_t>& ids, const std::vector<float>& v
         worker(true);
     }
     choose_pivots();
+    relinked_ = relink_strays_ ? relink_stray_rows(graph_->cur_element_count - ids.size() + first, threads) : 0;
     if (on_progress) on_progress(ids.size(), ids.size());
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> HnswGraph::stray_rows(size_t first, int threads) const {
+    auto& g = *graph_;
+    const size_t count = g.cur_element_count;
+    if (pivots_.empty() || first >= count) return {};
+    // Which rows are stray (read-only: the workers look, nothing changes yet). A row is
+    // suspect when its nearest pivot is nearer than its farthest link (cheap: the pivots and
+    // the links scored), and stray when neither hnswlib's search for its own vector (the
+    // descent from the entry point, then a beam of 32) nor a beam started at that pivot finds
+    // it: no query could reach it.
+    constexpr size_t kSelfEf = 32;
+    g.setEf(kSelfEf);
+    std::vector<std::pair<hnswlib::tableint, hnswlib::tableint>> stray;  // (row, its nearest pivot)
+    std::mutex stray_lock;
+    std::atomic<size_t> next{first};
+    auto look = [&] {
+        constexpr size_t kBlock = 1024;
+        std::vector<std::pair<hnswlib::tableint, hnswlib::tableint>> found;
+        for (size_t begin; (begin = next.fetch_add(kBlock)) < count;) {
+            for (size_t i = begin; i < std::min(count, begin + kBlock); ++i) {
+                const auto row = static_cast<hnswlib::tableint>(i);
+                if (g.isMarkedDeleted(row)) continue;
+                const void* data = g.getDataByInternalId(row);
+                float pivot_distance = std::numeric_limits<float>::max();
+                hnswlib::tableint pivot = row;
+                for (hnswlib::tableint p : pivots_) {
+                    if (p == row || (g.num_deleted_ > 0 && g.isMarkedDeleted(p))) continue;
+                    const float d = g.fstdistfunc_(data, g.getDataByInternalId(p), g.dist_func_param_);
+                    if (d < pivot_distance) pivot_distance = d, pivot = p;
+                }
+                if (pivot == row) continue;
+                unsigned* links = g.get_linklist0(row);
+                const auto* ids = reinterpret_cast<const hnswlib::tableint*>(links + 1);
+                float farthest_link = -1.0f;
+                for (unsigned j = 0, n = g.getListCount(links); j < n; ++j)
+                    farthest_link = std::max(farthest_link, g.fstdistfunc_(data, g.getDataByInternalId(ids[j]), g.dist_func_param_));
+                if (farthest_link >= 0.0f && farthest_link <= pivot_distance) continue;
+                const auto label = g.getExternalLabel(row);
+                auto top = g.searchKnn(data, 1);
+                if (!top.empty() && top.top().second == label) continue;
+                auto from_pivot = g.num_deleted_ > 0 ? g.searchBaseLayerST<true>(pivot, data, kSelfEf)
+                                                     : g.searchBaseLayerST<false>(pivot, data, kSelfEf);
+                bool reached = false;
+                for (; !from_pivot.empty() && !reached; from_pivot.pop()) reached = from_pivot.top().second == row;
+                if (!reached) found.push_back({row, pivot});
+            }
+        }
+        std::lock_guard lock(stray_lock);
+        stray.insert(stray.end(), found.begin(), found.end());
+    };
+    {
+        std::vector<std::jthread> pool;
+        for (int t = 1; t < threads; ++t) pool.emplace_back(look);
+        look();
+    }
+    std::sort(stray.begin(), stray.end());
+    return stray;
+}
+
+size_t HnswGraph::relink_stray_rows(size_t first, int threads) {
+    auto& g = *graph_;
+    const auto stray = stray_rows(first, threads);
+    // Relinked one at a time (hnswlib's mutual connection takes the neighbours' locks, not
+    // the row's): candidates from a base-layer search started at the pivot, plus the links the
+    // row has, cut down by hnswlib's own heuristic and connected both ways.
+    for (const auto& [row, pivot] : stray) {
+        const void* data = g.getDataByInternalId(row);
+        auto candidates = g.searchBaseLayer(pivot, data, 0);
+        unsigned* links = g.get_linklist0(row);
+        const auto* ids = reinterpret_cast<const hnswlib::tableint*>(links + 1);
+        for (unsigned j = 0, n = g.getListCount(links); j < n; ++j)
+            candidates.emplace(g.fstdistfunc_(data, g.getDataByInternalId(ids[j]), g.dist_func_param_), ids[j]);
+        decltype(candidates) others;
+        for (; !candidates.empty(); candidates.pop())
+            if (candidates.top().second != row) others.push(candidates.top());
+        if (!others.empty()) g.mutuallyConnectNewElement(data, row, others, 0, true);
+    }
+    return stray.size();
 }
 
 void HnswGraph::choose_pivots() {

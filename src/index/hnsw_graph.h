@@ -56,6 +56,11 @@ public:
     // to the rest), and a second base-layer search starts from that pivot.
     std::vector<std::pair<float, int64_t>> search(const float* query, size_t k, size_t ef) const;
     size_t pivot_count() const { return pivots_.size(); }
+    size_t relinked() const { return relinked_; }  // by the last add()
+    void set_relink_strays(bool on) { relink_strays_ = on; }  // on by default; off to compare
+    // Rows from `first` on that no query could reach, each with its nearest pivot (see
+    // relink_stray_rows): none once add() has relinked them.
+    std::vector<std::pair<uint32_t, uint32_t>> stray_rows(size_t first, int threads) const;
 
     // The graph's own copy of the vectors, for exact search without a second copy in memory.
     RowLayout rows() const;
@@ -65,8 +70,14 @@ private:
     HnswGraph(int dim);
     // Re-derives the pivots from the graph's rows (deterministic: no state beyond the file).
     void choose_pivots();
+    // Rows from `first` on that hnswlib linked only to rows farther than the nearest pivot (a
+    // small group far from the rest, inserted while nothing led into it, got linked to
+    // unrelated rows) are linked again from a search started at that pivot. Returns how many.
+    size_t relink_stray_rows(size_t first, int threads);
     int dim_;
     std::vector<uint32_t> pivots_;  // internal ids spread over the collection's regions
+    size_t relinked_ = 0;
+    bool relink_strays_ = true;
     std::unique_ptr<hnswlib::InnerProductSpace> space_;
     std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;
 };
