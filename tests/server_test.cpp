@@ -528,6 +528,41 @@ TEST(Batcher, RowsDoNotDependOnTheBatchTheyRanIn) {
     EXPECT_EQ(stats.admitted, 0);
 }
 
+TEST(Batcher, RunsFullBatchesAndPowersOfTwoOnly) {
+    EXPECT_EQ(model_batch_size(32, 32), 32);
+    EXPECT_EQ(model_batch_size(40, 32), 32);
+    EXPECT_EQ(model_batch_size(31, 32), 16);
+    EXPECT_EQ(model_batch_size(13, 32), 8);
+    EXPECT_EQ(model_batch_size(1, 32), 1);
+    EXPECT_EQ(model_batch_size(24, 24), 24);
+    EXPECT_EQ(model_batch_size(23, 24), 16);
+
+    // Seven images gathered into one batch of at most 8 run as 4 + 2 + 1, with the rows they
+    // would have alone.
+    Clip clip = Clip::open(server_model_dir());
+    std::vector<RgbImage> images;
+    for (int i = 0; i < 7; ++i) images.push_back(read_image(image_path(kImages[static_cast<size_t>(i) % kImages.size()])));
+    const Matrix direct = clip.embed_images(images);
+    BatcherOptions options;
+    options.max_batch = 8;
+    options.max_wait = std::chrono::milliseconds(200);
+    InferenceBatcher batcher(clip, options);
+    std::vector<float> pixels;
+    for (const auto& image : images) {
+        const auto p = clip.pixel_values(image);
+        pixels.insert(pixels.end(), p.begin(), p.end());
+    }
+    auto slots = batcher.reserve(7);
+    ASSERT_TRUE(slots);
+    const Matrix rows = batcher.submit_images(std::move(slots), std::move(pixels), 7, nullptr).get();
+    ASSERT_EQ(rows.rows, 7);
+    EXPECT_EQ(rows.data, direct.data);
+    const auto sizes = batcher.stats().batch_sizes[1];
+    std::vector<uint64_t> expected(9, 0);
+    expected[4] = expected[2] = expected[1] = 1;
+    EXPECT_EQ(sizes, expected);
+}
+
 TEST(Batcher, AdmissionIsBoundedAndSlotsComeBack) {
     Clip clip = Clip::open(server_model_dir());
     BatcherOptions options;

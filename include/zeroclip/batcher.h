@@ -34,6 +34,10 @@ enum class Tower { Text = 0, Image = 1 };
 // queued are dropped from their batch; the other requests are not affected.
 using CancelFlag = std::shared_ptr<std::atomic<bool>>;
 
+// The batch size the towers run `gathered` items at (the rest follows in more batches):
+// max_batch when that many are there, otherwise the largest power of two not above `gathered`.
+int model_batch_size(int gathered, int max_batch);
+
 class InferenceBatcher {
 public:
     // Slots in the queue, held from admission until the items are submitted; slots not
@@ -107,7 +111,8 @@ private:
     void release(int count);
     std::future<Matrix> submit(Tower tower, std::shared_ptr<Request> request, Reservation reservation);
     void model_loop();
-    void run_batch(Tower tower, std::vector<Item> items);
+    void run_batch(Tower tower, std::vector<Item> items);  // as chunks of model_batch_size
+    void run_chunk(Tower tower, std::vector<Item> items);
 
     Clip& clip_;
     const BatcherOptions options_;

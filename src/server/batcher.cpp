@@ -215,7 +215,28 @@ void InferenceBatcher::model_loop() {
     }
 }
 
+int model_batch_size(int gathered, int max_batch) {
+    if (gathered >= max_batch) return max_batch;
+    int size = 1;
+    while (size * 2 <= gathered) size *= 2;
+    return size;
+}
+
 void InferenceBatcher::run_batch(Tower tower, std::vector<Item> items) {
+    // Every batch size the towers run at costs memory for its kernels and buffers, which stays:
+    // run as chunks of max_batch and powers of two (13 items: 8, 4, 1), at most 7 sizes, rather
+    // than up to max_batch sizes (on ViT-B/32 bf16, every size 1..32 grew the process by 46 MB
+    // over the sizes of full batches, these 11 MB).
+    for (size_t first = 0; first < items.size();) {
+        const int n = model_batch_size(static_cast<int>(items.size() - first), options_.max_batch);
+        std::vector<Item> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(first)),
+                                std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(first) + n));
+        run_chunk(tower, std::move(chunk));
+        first += static_cast<size_t>(n);
+    }
+}
+
+void InferenceBatcher::run_chunk(Tower tower, std::vector<Item> items) {
     const int n = static_cast<int>(items.size());
     std::exception_ptr failure;
     Matrix rows;
