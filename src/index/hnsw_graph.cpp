@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <hnswlib/hnswlib.h>
 
@@ -203,7 +204,7 @@ void HnswGraph::add(const std::vector<int64_t>& ids, const std::vector<float>& v
         worker(true);
     }
     choose_pivots();
-    relinked_ = relink_strays_ ? relink_stray_rows(graph_->cur_element_count - ids.size() + first, threads) : 0;
+    relinked_ = relink_strays_ ? relink_stray_rows(graph_->cur_element_count - ids.size(), threads) : 0;
     if (on_progress) on_progress(ids.size(), ids.size());
 }
 
@@ -274,13 +275,15 @@ size_t HnswGraph::relink_stray_rows(size_t first, int threads) {
     for (const auto& [row, pivot] : stray) {
         const void* data = g.getDataByInternalId(row);
         auto candidates = g.searchBaseLayer(pivot, data, 0);
+        decltype(candidates) others;
+        std::unordered_set<hnswlib::tableint> offered{row};
+        for (; !candidates.empty(); candidates.pop())
+            if (offered.insert(candidates.top().second).second) others.push(candidates.top());
         unsigned* links = g.get_linklist0(row);
         const auto* ids = reinterpret_cast<const hnswlib::tableint*>(links + 1);
         for (unsigned j = 0, n = g.getListCount(links); j < n; ++j)
-            candidates.emplace(g.fstdistfunc_(data, g.getDataByInternalId(ids[j]), g.dist_func_param_), ids[j]);
-        decltype(candidates) others;
-        for (; !candidates.empty(); candidates.pop())
-            if (candidates.top().second != row) others.push(candidates.top());
+            if (offered.insert(ids[j]).second)
+                others.emplace(g.fstdistfunc_(data, g.getDataByInternalId(ids[j]), g.dist_func_param_), ids[j]);
         if (!others.empty()) g.mutuallyConnectNewElement(data, row, others, 0, true);
     }
     return stray.size();
