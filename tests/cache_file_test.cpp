@@ -69,6 +69,17 @@ protected:
         }
     }
 
+    // XORs the file's byte at `at` with `mask` in place (twice restores it); returns the byte before.
+    char put_byte(uint64_t at, char mask) const {
+        std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
+        char before = 0;
+        f.seekg(std::streamoff(at));
+        f.get(before);
+        f.seekp(std::streamoff(at));
+        f.put(char(before ^ mask));
+        return before;
+    }
+
     fs::path path() const { return dir_ / "test.zcc"; }
     fs::path dir_;
 };
@@ -99,22 +110,11 @@ TEST_F(CacheFile, AChangedByteInAnyChunkIsCaught) {
     // In the header, in the first chunk's data, at the chunk boundary, in the last chunk.
     for (const uint64_t at : {uint64_t(8), uint64_t(70000), uint64_t(16u << 20), size - 1}) {
         SCOPED_TRACE("byte " + std::to_string(at));
-        char original;
-        {
-            std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
-            f.seekg(std::streamoff(at));
-            f.get(original);
-            f.seekp(std::streamoff(at));
-            f.put(char(original ^ 0x10));
-        }
+        const char original = put_byte(at, 0x10);
         std::string problem;
         EXPECT_FALSE(MappedCacheFile::open(path(), "key", problem));
         EXPECT_NE(problem, "");
-        {
-            std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
-            f.seekp(std::streamoff(at));
-            f.put(original);
-        }
+        EXPECT_EQ(put_byte(at, 0x10), char(original ^ 0x10));  // back as it was
         EXPECT_TRUE(MappedCacheFile::open(path(), "key", problem)) << problem;
     }
 }
@@ -137,22 +137,11 @@ TEST_F(CacheFile, AVerifiedFileIsHashedAgainOnlyAfterItChanges) {
     ASSERT_TRUE(settles_unhashed(path())) << "a verified, unchanged file is hashed on every load";
     // Any write changes the file's ctime: the stamp no longer vouches, the damage is caught.
     const uint64_t at = fs::file_size(path()) / 2;
-    char original;
-    {
-        std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
-        f.seekg(std::streamoff(at));
-        f.get(original);
-        f.seekp(std::streamoff(at));
-        f.put(char(original ^ 0x01));
-    }
+    put_byte(at, 0x01);
     std::string problem;
     EXPECT_FALSE(MappedCacheFile::open(path(), "key", problem));
     EXPECT_EQ(problem, "corrupt (checksum mismatch)");
-    {
-        std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
-        f.seekp(std::streamoff(at));
-        f.put(original);
-    }
+    put_byte(at, 0x01);  // back as it was
     ASSERT_TRUE(settles_unhashed(path()));
     // So does setting the mtime back (ctime moves on), and a copy put in its place (a new inode).
     fs::last_write_time(path(), fs::last_write_time(path()));
