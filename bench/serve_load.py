@@ -35,6 +35,13 @@ def percentile(values, p):
     return values[k]
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process, all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -65,10 +72,11 @@ class Server:
         return self.proc.wait(timeout=60)
 
 
-def run_clients(port, bodies, clients, seconds, max_requests, pace_s=0.0, retry_s=None):
+def run_clients(port, bodies, clients, seconds, max_requests, pace_s=0.0, retry_s=None, server_pid=None):
     """Each client sends bodies round-robin on one keep-alive connection until time or count
     runs out; after a 503 it waits retry_s, or what the answer's Retry-After says when None.
-    Returns latencies of 200s, status counts, elapsed seconds."""
+    Returns latencies of 200s, status counts, elapsed seconds, and the CPU cores the server and
+    this load generator used meanwhile (on loopback they share the machine's cores)."""
     latencies, statuses, lock = [], {}, threading.Lock()
     deadline = time.monotonic() + seconds
     sent = [0]
@@ -111,20 +119,25 @@ def run_clients(port, bodies, clients, seconds, max_requests, pace_s=0.0, retry_
 
     threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
     start = time.monotonic()
+    server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
+    client_cpu = time.process_time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return latencies, statuses, time.monotonic() - start
+    elapsed = time.monotonic() - start
+    cores = {"server_cores": round((cpu_seconds(server_pid) - server_cpu) / elapsed, 2) if server_pid else None,
+             "load_generator_cores": round((time.process_time() - client_cpu) / elapsed, 2)}
+    return latencies, statuses, elapsed, cores
 
 
-def report(name, latencies, statuses, elapsed, items_per_request, server_pid, baseline=None):
+def report(name, latencies, statuses, elapsed, cores, items_per_request, server_pid, baseline=None):
     ok = statuses.get(200, 0)
     rate = ok * items_per_request / elapsed
     errors = {k: v for k, v in statuses.items() if k != 200}
     row = {"scenario": name, "ok": ok, "errors": errors, "items_per_s": round(rate, 1),
            "p50_ms": round(1000 * percentile(latencies, 50), 1), "p99_ms": round(1000 * percentile(latencies, 99), 1),
-           "rss_mb": round(rss_mb(server_pid)), "seconds": round(elapsed, 1)}
+           "rss_mb": round(rss_mb(server_pid)), "seconds": round(elapsed, 1), **cores}
     if baseline:
         row["of_bench"] = round(rate / baseline, 2)
     print(json.dumps(row), flush=True)
@@ -190,10 +203,10 @@ def main():
         run_clients(server.port, text_bodies, 4, 30, 8)
         if "images" in scenarios:
             results["images"] = report(f"images x{args.clients}", *run_clients(
-                server.port, image_bodies, args.clients, args.seconds, args.max_requests), 1, server.proc.pid, image_bench)
+                server.port, image_bodies, args.clients, args.seconds, args.max_requests, server_pid=server.proc.pid), 1, server.proc.pid, image_bench)
         if "texts" in scenarios:
             results["texts"] = report(f"texts x{args.clients}", *run_clients(
-                server.port, text_bodies, args.clients, args.seconds, args.max_requests), 1, server.proc.pid, text_bench)
+                server.port, text_bodies, args.clients, args.seconds, args.max_requests, server_pid=server.proc.pid), 1, server.proc.pid, text_bench)
         if "soak" in scenarios:
             capacity = results.get("images", {}).get("items_per_s") or image_bench
             # Each client paced so that together they ask for soak_load x capacity.
@@ -208,7 +221,7 @@ def main():
             sampler = threading.Thread(target=sample)
             sampler.start()
             row = report(f"soak {args.soak_load:.0%} x{args.soak_seconds:.0f}s", *run_clients(
-                server.port, image_bodies, args.clients, args.soak_seconds, 10**9, pace), 1, server.proc.pid)
+                server.port, image_bodies, args.clients, args.soak_seconds, 10**9, pace, server_pid=server.proc.pid), 1, server.proc.pid)
             stop.set()
             sampler.join()
             half = samples[len(samples) // 2:] or [rss_before]
@@ -221,7 +234,8 @@ def main():
         server = Server(args, ["--queue", str(args.overload_queue)])
         try:
             run_clients(server.port, image_bodies, 4, 30, 8)
-            unloaded = report("unloaded x1", *run_clients(server.port, image_bodies, 1, min(10, args.seconds), 50),
+            unloaded = report("unloaded x1", *run_clients(server.port, image_bodies, 1, min(10, args.seconds), 50,
+                                                            server_pid=server.proc.pid),
                               1, server.proc.pid)
             rss = []
             stop = threading.Event()
@@ -234,7 +248,8 @@ def main():
             retry_s = None if args.overload_retry_ms is None else args.overload_retry_ms / 1000
             retry = "Retry-After" if retry_s is None else f"{args.overload_retry_ms:g} ms"
             row = report(f"overload x{args.overload_clients} queue {args.overload_queue}, retry {retry}", *run_clients(
-                server.port, image_bodies, args.overload_clients, args.seconds, args.max_requests, retry_s=retry_s),
+                server.port, image_bodies, args.overload_clients, args.seconds, args.max_requests, retry_s=retry_s,
+                server_pid=server.proc.pid),
                 1, server.proc.pid)
             stop.set()
             sampler.join()

@@ -11,6 +11,7 @@
 #include <tuple>
 #include <thread>
 
+#include "server/connection_watch.h"
 #include "server/thumbnail.h"
 #include "zeroclip/index.h"
 #include "server_test.h"
@@ -499,6 +500,65 @@ TEST(Server, ADisconnectedClientIsDroppedFromItsBatch) {
     EXPECT_NE(metrics.find("zeroclip_items_dropped_total 3\n"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("zeroclip_items_total{tower=\"text\"} 1\n"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("zeroclip_queue_admitted 0\n"), std::string::npos) << metrics;
+}
+
+// A listening socket on loopback and one accepted connection, both ends' addresses known.
+struct LoopbackConnection {
+    int listener = -1, client = -1, accepted = -1;
+    int server_port = 0, client_port = 0;
+
+    LoopbackConnection() {
+        listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof address;
+        EXPECT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+        EXPECT_EQ(::listen(listener, 4), 0);
+        ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+        server_port = ntohs(address.sin_port);
+        client = ::socket(AF_INET, SOCK_STREAM, 0);
+        EXPECT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+        accepted = ::accept(listener, nullptr, nullptr);
+        sockaddr_in mine{};
+        length = sizeof mine;
+        ::getsockname(client, reinterpret_cast<sockaddr*>(&mine), &length);
+        client_port = ntohs(mine.sin_port);
+    }
+    ~LoopbackConnection() {
+        for (int fd : {listener, client, accepted})
+            if (fd >= 0) ::close(fd);
+    }
+    int find() const { return server::connection_socket("127.0.0.1", server_port, "127.0.0.1", client_port); }
+};
+
+TEST(ServerConnection, IsFoundByItsAddressesAgainAfterTheRememberedOneCloses) {
+    std::optional<LoopbackConnection> first(std::in_place);
+    EXPECT_EQ(first->find(), first->accepted);
+    EXPECT_EQ(first->find(), first->accepted);  // the remembered socket, checked
+    EXPECT_EQ(server::connection_socket("127.0.0.1", first->server_port, "127.0.0.1", first->client_port + 1), -1);
+    first.reset();
+    LoopbackConnection second;  // may reuse the first one's descriptor numbers
+    EXPECT_EQ(second.find(), second.accepted);
+}
+
+TEST(ServerConnection, AHangUpSetsTheWatchedRequestsFlagOnly) {
+    LoopbackConnection gone, staying;
+    server::HangupWatcher watcher;
+    auto gone_flag = std::make_shared<std::atomic<bool>>(false);
+    auto staying_flag = std::make_shared<std::atomic<bool>>(false);
+    auto unwatched_flag = std::make_shared<std::atomic<bool>>(false);
+    const auto watching_gone = watcher.watch(gone.accepted, gone_flag);
+    const auto watching_staying = watcher.watch(staying.accepted, staying_flag);
+    { const auto ended = watcher.watch(gone.accepted, unwatched_flag); }  // over before the hang-up
+    const auto nothing = watcher.watch(-1, unwatched_flag);
+    ::close(gone.client);
+    gone.client = -1;
+    for (int i = 0; i < 200 && !gone_flag->load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(gone_flag->load());
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));  // two more rounds of polling
+    EXPECT_FALSE(staying_flag->load());
+    EXPECT_FALSE(unwatched_flag->load());
 }
 
 TEST(Batcher, RowsDoNotDependOnTheBatchTheyRanIn) {

@@ -90,6 +90,7 @@ struct HttpServer::Impl {
     ServerOptions options;
     ListeningServer http;
     server::ServerMetrics metrics;
+    server::HangupWatcher hangups;
     std::unique_ptr<InferenceBatcher> batcher_owner;
     std::atomic<InferenceBatcher*> batcher{nullptr};
     std::atomic<Index*> index{nullptr};
@@ -137,13 +138,12 @@ struct HttpServer::Impl {
 
 template <class T>
 T HttpServer::Impl::await(std::future<T>& future, const httplib::Request& req, const CancelFlag& cancelled) {
-    server::ConnectionWatch watch(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
-    while (future.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
-        if (watch.client_gone()) {
-            cancelled->store(true);
-            throw ClientGone{};
-        }
-    }
+    // A hang-up sets `cancelled`: the batcher then drops the request's items still queued and
+    // fails the future at once; items already running finish, unanswered.
+    const auto watch = hangups.watch(
+        server::connection_socket(req.local_addr, req.local_port, req.remote_addr, req.remote_port), cancelled);
+    future.wait();
+    if (cancelled->load()) throw ClientGone{};
     return future.get();
 }
 
@@ -510,7 +510,8 @@ void HttpServer::Impl::install_routes() {
         t_request_start.reset();
         metrics.record(endpoint_of(req.path), res.status, seconds);
         if (res.get_header_value("Connection") == "close")
-            server::ConnectionWatch(req.local_addr, req.local_port, req.remote_addr, req.remote_port).close_connection();
+            server::close_connection(
+                server::connection_socket(req.local_addr, req.local_port, req.remote_addr, req.remote_port));
     });
 }
 
