@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -191,6 +192,43 @@ TEST_F(CacheFile, SectionsAreWrittenOnceInOrderAndAllBeforeCommit) {
     builder.reset();
     EXPECT_FALSE(fs::exists(path()));
     EXPECT_TRUE(fs::is_empty(dir_)) << "the temporary file was left behind";
+}
+
+TEST_F(CacheFile, PartialFilesOfKilledWritersAreRemovedThoseBeingWrittenKept) {
+    fs::create_directories(dir_);
+    const auto write_partial = [&](const std::string& name, std::chrono::minutes age) {
+        const fs::path p = dir_ / name;
+        std::ofstream(p) << "half a file";
+        fs::last_write_time(p, fs::file_time_type::clock::now() - age);
+        return p;
+    };
+    const fs::path abandoned = write_partial(".tmp-weights-a.zcc-killed", std::chrono::minutes(5));
+    const fs::path just_created = write_partial(".tmp-weights-b.zcc-starting", std::chrono::minutes(0));
+    const fs::path stamp = write_partial(".tmp-weights-c.zcc-stamp-killed", std::chrono::minutes(5));
+    std::string problem;
+    auto live = CacheFileBuilder::create(dir_ / "live.zcc", "key", "", {4096}, problem);
+    ASSERT_TRUE(live) << problem;
+    EXPECT_FALSE(fs::exists(abandoned)) << "creating a cache file removes what killed writers left";
+    EXPECT_FALSE(fs::exists(stamp));
+    EXPECT_TRUE(fs::exists(just_created)) << "a writer that has not locked its file yet is spared";
+
+    fs::path live_partial;
+    for (const auto& item : fs::directory_iterator(dir_))
+        if (item.path().filename().string().starts_with(".tmp-live.zcc-")) live_partial = item.path();
+    ASSERT_FALSE(live_partial.empty());
+    EXPECT_TRUE(partial_file_is_being_written(live_partial));
+    EXPECT_FALSE(partial_file_is_being_written(just_created));
+    fs::last_write_time(live_partial, fs::file_time_type::clock::now() - std::chrono::minutes(5));
+    EXPECT_EQ(remove_abandoned_partial_files(dir_), 0u);  // both young or held
+    EXPECT_TRUE(fs::exists(live_partial)) << "a file being written is never removed, however old";
+    fs::last_write_time(just_created, fs::file_time_type::clock::now() - std::chrono::minutes(2));
+    EXPECT_EQ(remove_abandoned_partial_files(dir_), std::string("half a file").size());
+    EXPECT_FALSE(fs::exists(just_created));
+    live->stage(0, 1);
+    ASSERT_TRUE(live->write_staged(problem)) << problem;
+    ASSERT_TRUE(live->commit(problem)) << problem;
+    EXPECT_TRUE(fs::exists(dir_ / "live.zcc"));
+    EXPECT_FALSE(fs::exists(live_partial));
 }
 
 }  // namespace

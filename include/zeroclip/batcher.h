@@ -127,6 +127,7 @@ private:
     uint64_t items_done_[2] = {0, 0};
     uint64_t items_dropped_ = 0;
     std::vector<uint64_t> batch_sizes_[2];
+    std::vector<float> batch_pixels_;  // the images of the batch running; model thread only
     std::thread model_thread_;
 };
 

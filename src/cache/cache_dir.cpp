@@ -37,7 +37,9 @@ std::vector<CacheEntry> list_cache(const std::filesystem::path& dir) {
         const std::string name = item.path().filename().string();
         if (name.starts_with(".tmp-")) {
             entry.kind = "partial";
-            entry.description = "unfinished write (another process filling the cache, or one interrupted)";
+            entry.description = partial_file_is_being_written(item.path())
+                                    ? "being written by another process"
+                                    : "left by an interrupted process: removed by the next cache write, or cache clear";
         } else if (const auto summary = read_cache_summary(item.path())) {
             entry.kind = name.substr(0, name.find('-'));
             entry.description = summary->description;

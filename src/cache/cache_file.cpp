@@ -2,6 +2,7 @@
 #include "cache/cache_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -178,6 +179,30 @@ void write_verification_stamp(const std::filesystem::path& path, const struct st
 
 }  // namespace
 
+bool partial_file_is_being_written(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return false;
+    const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ::close(fd);
+    return held;
+}
+
+uint64_t remove_abandoned_partial_files(const std::filesystem::path& dir) {
+    uint64_t freed = 0;
+    std::error_code ec;
+    const auto now = std::filesystem::file_time_type::clock::now();
+    for (const auto& item : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = item.path().filename().string();
+        if (!name.starts_with(".tmp-") || !item.is_regular_file(ec)) continue;
+        const auto changed = item.last_write_time(ec);
+        if (ec || now - changed < std::chrono::minutes(1)) continue;
+        if (partial_file_is_being_written(item.path())) continue;
+        const uint64_t bytes = item.file_size(ec);
+        if (!ec && std::filesystem::remove(item.path(), ec)) freed += bytes;
+    }
+    return freed;
+}
+
 std::filesystem::path verification_stamp_path(const std::filesystem::path& path) {
     return std::filesystem::path(path.string() + ".verified");
 }
@@ -273,6 +298,8 @@ std::unique_ptr<CacheFileBuilder> CacheFileBuilder::create(const std::filesystem
     problem.clear();
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
+    // What killed writers left behind (a ViT-L/14 tower is 1.2 GB) goes before more is written.
+    remove_abandoned_partial_files(path.parent_path());
     if (ec) {
         problem = "cannot create " + path.parent_path().string() + ": " + ec.message();
         return nullptr;
@@ -305,6 +332,8 @@ std::unique_ptr<CacheFileBuilder> CacheFileBuilder::create(const std::filesystem
         return nullptr;
     }
     builder->temp_ = temp;
+    // Held until the file is renamed or removed: tells other processes it is not abandoned.
+    ::flock(builder->fd_, LOCK_EX | LOCK_NB);
     ::fchmod(builder->fd_, 0644);  // like any other file the user creates (mkstemp makes it private)
     // Reserved up front: a full disk fails before any packing. (Writing into reserved space also
     // costs the kernel less than allocating blocks as it goes.)

@@ -129,6 +129,16 @@ std::filesystem::path verification_stamp_path(const std::filesystem::path& path)
 // Bytes this process has hashed to verify cache files (for tests).
 uint64_t cache_bytes_checksummed();
 
+// Whether a partial cache file (".tmp-...") is still being written: its writer holds a lock
+// on it until it is renamed into place or removed, so a file nobody holds was left by a
+// process that was killed or crashed.
+bool partial_file_is_being_written(const std::filesystem::path& path);
+
+// Removes the partial files in `dir` that no process is writing and that have not changed for
+// a minute (a writer locks its file right after creating it; the minute covers that instant).
+// Returns the bytes freed. Called before a new cache file is written.
+uint64_t remove_abandoned_partial_files(const std::filesystem::path& dir);
+
 // The header of a cache file, checked for shape only (no checksum): for listing the cache.
 struct CacheFileSummary {
     std::string key;

@@ -1,12 +1,14 @@
 // zeroclip serve: the HTTP service (zeroclip/server.h) with its options, the model loaded
 // while the port already answers /health, and SIGTERM/SIGINT for a graceful stop.
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <thread>
 
+#include <malloc.h>
 #include <pthread.h>
 
 #include "cli/cli_util.h"
@@ -49,7 +51,17 @@ std::string model_name(const std::string& model) {
     return model;
 }
 
+// One malloc arena for the whole server, unless the user tuned glibc's malloc. With its
+// hundreds of HTTP threads spread over glibc's default 8 arenas per core, each arena kept its
+// own free memory and their heaps crept up ~5 MB a minute in a soak (ViT-B/32, 2 cores); with
+// one arena the heap stopped growing after the first minute, at the same throughput.
+void use_one_malloc_arena() {
+    if (std::getenv("MALLOC_ARENA_MAX") || std::getenv("GLIBC_TUNABLES")) return;
+    ::mallopt(M_ARENA_MAX, 1);
+}
+
 int run_serve(ServeOptions options) {
+    use_one_malloc_arena();
     ServerOptions& server_options = options.server;
     server_options.batching.max_wait = std::chrono::milliseconds(options.max_wait_ms);
     server_options.max_body_bytes = static_cast<size_t>(options.max_body_mb * 1024 * 1024);

@@ -151,7 +151,7 @@ std::vector<float> HttpServer::Impl::prepare_images(InferenceBatcher& b,
                                                     const std::vector<server::EncodedImage>& images) {
     const auto& pre = b.clip().preprocess_config();
     const size_t per_image = 3 * static_cast<size_t>(pre.crop_height) * pre.crop_width;
-    std::vector<float> pixels(per_image * images.size());
+    std::vector<float> pixels(images.size() > 1 ? per_image * images.size() : 0);
     for (size_t i = 0; i < images.size(); ++i) {
         decode_slots.acquire();
         try {
@@ -164,8 +164,10 @@ std::vector<float> HttpServer::Impl::prepare_images(InferenceBatcher& b,
             } catch (const Error& e) {
                 throw ApiError(400, "invalid_image", e.what());
             }
-            const std::vector<float> values = b.clip().pixel_values(image);
-            std::copy(values.begin(), values.end(), pixels.begin() + per_image * i);
+            std::vector<float> values = b.clip().pixel_values(image);
+            image = RgbImage();  // before the copy: the decoded and the scaled pixels are not held at once
+            if (images.size() == 1) pixels = std::move(values);
+            else std::copy(values.begin(), values.end(), pixels.begin() + per_image * i);
         } catch (...) {
             decode_slots.release();
             throw;
