@@ -3,6 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include "test_support.h"
 #include "zeroclip/zeroclip.h"
 
@@ -84,4 +88,27 @@ TEST(Pipelines, JsonReplacesInvalidUtf8InsteadOfThrowing) {
     EXPECT_EQ(parsed["image"], "img\xef\xbf\xbd.jpg");  // U+FFFD
     EXPECT_EQ(parsed["predictions"][0]["label"], "caf\xef\xbf\xbd");
     EXPECT_FLOAT_EQ(parsed["predictions"][1]["score"].get<float>(), 0.25f);
+}
+
+TEST(Pipelines, ImagesAloneNeverReadTheVocabularyAndABrokenOneIsNamedWhenText) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("zeroclip_lazy_tokenizer_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::copy(model_dir(), dir);
+    std::ofstream(dir / "vocab.json", std::ios::trunc) << "{ not json";
+    ModelOptions options;
+    options.cache.enabled = false;  // a compiled tokenizer in the cache would hide the broken file
+    Clip broken = Clip::open(dir, options);
+    Clip good = Clip::open(model_dir(), options);
+    const std::vector<RgbImage> images = {read_image(fixture_images()[0])};
+    EXPECT_EQ(broken.embed_images(images).data, good.embed_images(images).data);
+    try {
+        broken.tokenize("a photo of a cat");
+        ADD_FAILURE() << "a broken vocab.json was not reported";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("vocab.json"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(broken.tokenize("again"), Error);  // a failed load is not remembered as done
+    EXPECT_EQ(good.tokenize("a photo of a cat"), good.tokenizer().encode_for_model("a photo of a cat", 77));
+    fs::remove_all(dir);
 }

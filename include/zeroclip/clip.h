@@ -23,7 +23,9 @@ public:
     static Clip open(const std::filesystem::path& model_dir, const ModelOptions& options = {});
 
     const ClipConfig& config() const { return model_->config(); }
-    const TextTokenizer& tokenizer() const { return *tokenizer_; }
+    // Read on first use (thread-safe), so that commands on images alone never load it; a
+    // missing or broken vocabulary throws here then, naming the file.
+    const TextTokenizer& tokenizer() const;
     const PreprocessConfig& preprocess_config() const { return preprocess_; }
     ClipModel& model() { return *model_; }
     float logit_scale() const { return model_->logit_scale(); }
@@ -47,9 +49,10 @@ public:
     Matrix embed_images(const std::vector<RgbImage>& images);
 
 private:
-    Clip(std::unique_ptr<TextTokenizer> tokenizer, PreprocessConfig preprocess, std::unique_ptr<ClipModel> model);
+    struct LazyTokenizer;
+    Clip(std::shared_ptr<LazyTokenizer> tokenizer, PreprocessConfig preprocess, std::unique_ptr<ClipModel> model);
 
-    std::unique_ptr<TextTokenizer> tokenizer_;
+    std::shared_ptr<LazyTokenizer> tokenizer_;
     PreprocessConfig preprocess_;
     std::unique_ptr<ClipModel> model_;
 };

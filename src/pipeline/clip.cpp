@@ -2,14 +2,29 @@
 #include "zeroclip/clip.h"
 
 #include <algorithm>
+#include <functional>
+#include <mutex>
 
 #include "models/registry.h"
 #include "zeroclip/error.h"
 
 namespace zeroclip {
 
-Clip::Clip(std::unique_ptr<TextTokenizer> tokenizer, PreprocessConfig preprocess, std::unique_ptr<ClipModel> model)
+// Reading CLIP's vocabulary costs ~15 ms even from its compiled cache: a tenth of a cached
+// one-photo classify, and nothing an image embedding needs.
+struct Clip::LazyTokenizer {
+    std::function<std::unique_ptr<TextTokenizer>()> load;
+    std::once_flag loaded;  // a load that throws leaves it unset: the next call tries again
+    std::unique_ptr<TextTokenizer> tokenizer;
+};
+
+Clip::Clip(std::shared_ptr<LazyTokenizer> tokenizer, PreprocessConfig preprocess, std::unique_ptr<ClipModel> model)
     : tokenizer_(std::move(tokenizer)), preprocess_(preprocess), model_(std::move(model)) {}
+
+const TextTokenizer& Clip::tokenizer() const {
+    std::call_once(tokenizer_->loaded, [this] { tokenizer_->tokenizer = tokenizer_->load(); });
+    return *tokenizer_->tokenizer;
+}
 
 Clip Clip::open(const std::filesystem::path& model_dir, const ModelOptions& options) {
     if (!std::filesystem::is_directory(model_dir))
@@ -25,11 +40,13 @@ Clip Clip::open(const std::filesystem::path& model_dir, const ModelOptions& opti
                     std::to_string(preprocess.crop_height) + "x" + std::to_string(preprocess.crop_width) +
                     " does not match the vision tower's image_size " +
                     std::to_string(model->config().vision.image_size));
-    return Clip(family.load_tokenizer(model_dir, options.cache), preprocess, std::move(model));
+    auto tokenizer = std::make_shared<LazyTokenizer>();
+    tokenizer->load = [load = family.load_tokenizer, model_dir, cache = options.cache] { return load(model_dir, cache); };
+    return Clip(std::move(tokenizer), preprocess, std::move(model));
 }
 
 std::vector<int32_t> Clip::tokenize(const std::string& text) const {
-    return tokenizer_->encode_for_model(text, config().text.max_position_embeddings);
+    return tokenizer().encode_for_model(text, config().text.max_position_embeddings);
 }
 
 Scoring Clip::scoring() const {

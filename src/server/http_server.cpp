@@ -564,6 +564,7 @@ int HttpServer::port() const { return impl_->port; }
 void HttpServer::attach_model(Clip& clip) {
     Impl& s = *impl_;
     if (s.batcher_owner) throw Error("the server already has a model");
+    clip.tokenizer();  // read now: a broken vocabulary stops the server before it reports ready
     s.batcher_owner = std::make_unique<InferenceBatcher>(clip, s.options.batching);
     s.batcher.store(s.batcher_owner.get());
 }
