@@ -22,6 +22,7 @@ static void use_passive_openmp_wait(int argc, char** argv) {
     if (argc > 1) {
         const std::string_view command = argv[1];
         if (command == "tokenize" || command == "cache" || command == "models" || command == "download") return;
+        if (command.starts_with("-")) return;  // --version, --help: no command runs
     }
     ::setenv("OMP_WAIT_POLICY", "passive", 1);
     ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
