@@ -59,6 +59,15 @@ LayerNorm prepare_layer_norm(Backend& backend, const LayerNormWeights& w, int n,
 std::vector<PreparedEncoderLayer> prepare_encoder_norms(Backend& backend, const std::vector<EncoderLayerWeights>& layers,
                                                         int hidden, float eps);
 
+// Copies every layer's layer norms into `layers` (resized to match), leaving the linear layers.
+inline void adopt_norms(const std::vector<PreparedEncoderLayer>& norms, std::vector<PreparedEncoderLayer>& layers) {
+    layers.resize(norms.size());
+    for (size_t i = 0; i < norms.size(); ++i) {
+        layers[i].layer_norm1 = norms[i].layer_norm1;
+        layers[i].layer_norm2 = norms[i].layer_norm2;
+    }
+}
+
 // Every layer, linear layers included.
 std::vector<PreparedEncoderLayer> prepare_encoder_layers(Backend& backend,
                                                          const std::vector<EncoderLayerWeights>& layers, int hidden,

@@ -5,11 +5,19 @@
 #include <cstring>
 
 #include "cache/cache_notes.h"
+#include "zeroclip/eval.h"  // model_fingerprint
 
 namespace zeroclip {
 
 PackedTowerCache::PackedTowerCache(CacheOptions options, std::string model_key, std::string model_name)
     : options_(std::move(options)), model_key_(std::move(model_key)), model_name_(std::move(model_name)) {}
+
+PackedTowerCache PackedTowerCache::for_model(const std::filesystem::path& model_dir, CacheOptions options) {
+    std::string model_key;
+    if (options.enabled)
+        model_key = std::string("zeroclip ") + ZEROCLIP_VERSION + "\nmodel " + model_fingerprint(model_dir);
+    return PackedTowerCache(std::move(options), std::move(model_key), std::filesystem::absolute(model_dir).string());
+}
 
 std::string PackedTowerCache::tower_key(const std::string& tower, const Backend& backend) const {
     return model_key_ + "\n" + backend.packing_key() + "\n" + tower + " tower";

@@ -43,6 +43,9 @@ class PackedTowerCache {
 public:
     // `model_key` names the model's content; `model_name` is for descriptions only.
     PackedTowerCache(CacheOptions options, std::string model_key, std::string model_name);
+    // The cache of a model directory's towers: keyed by this zeroclip's version and the
+    // directory's fingerprint (not computed when the cache is off).
+    static PackedTowerCache for_model(const std::filesystem::path& model_dir, CacheOptions options);
 
     bool enabled() const { return options_.enabled; }
     // Enabled, and `backend` packs weights into host memory that can be cached (a non-empty

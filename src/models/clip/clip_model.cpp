@@ -11,7 +11,6 @@
 #include "models/clip/clip_weights.h"
 #include "models/encoder.h"
 #include "models/packed_tower_cache.h"
-#include "zeroclip/eval.h"  // model_fingerprint
 #include "zeroclip/error.h"
 #include "zeroclip/model.h"
 
@@ -184,7 +183,7 @@ private:
             const TextConfig& tc = config_.text;
             const TextTowerWeights& w = weights_.text;
             const auto norms = prepare_encoder_norms(b, w.layers, tc.hidden_size, tc.layer_norm_eps);
-            adopt_norms(norms, tower);
+            adopt_norms(norms, tower.layers);
             tower.final_layer_norm = prepare_layer_norm(b, w.final_layer_norm, tc.hidden_size, tc.layer_norm_eps);
             tower.token_embedding = b.constant(w.token_embedding, tc.vocab_size, tc.hidden_size);
             tower.position_embedding = b.constant(w.position_embedding, tc.max_position_embeddings, tc.hidden_size);
@@ -193,19 +192,11 @@ private:
         const VisionConfig& vc = config_.vision;
         const VisionTowerWeights& w = weights_.vision;
         const int grid = vc.image_size / vc.patch_size;
-        adopt_norms(prepare_encoder_norms(b, w.layers, vc.hidden_size, vc.layer_norm_eps), tower);
+        adopt_norms(prepare_encoder_norms(b, w.layers, vc.hidden_size, vc.layer_norm_eps), tower.layers);
         tower.pre_layernorm = prepare_layer_norm(b, w.pre_layernorm, vc.hidden_size, vc.layer_norm_eps);
         tower.final_layer_norm = prepare_layer_norm(b, w.post_layernorm, vc.hidden_size, vc.layer_norm_eps);
         tower.class_embedding = b.constant(w.class_embedding, 1, vc.hidden_size);
         tower.position_embedding = b.constant(w.position_embedding, grid * grid + 1, vc.hidden_size);
-    }
-
-    static void adopt_norms(const std::vector<PreparedEncoderLayer>& norms, PreparedTower& tower) {
-        tower.layers.resize(norms.size());
-        for (size_t i = 0; i < norms.size(); ++i) {
-            tower.layers[i].layer_norm1 = norms[i].layer_norm1;
-            tower.layers[i].layer_norm2 = norms[i].layer_norm2;
-        }
     }
 
     // The tower's linear layers in a fixed order (the cache file's), pointing at `tower`.
@@ -235,12 +226,8 @@ private:
 std::unique_ptr<ClipModel> load_clip_towers(const std::filesystem::path& model_dir, ClipConfig config,
                                             std::unique_ptr<Backend> backend, CacheOptions cache) {
     ClipWeights weights = ClipWeights::open(model_dir, config);
-    std::string model_key;
-    if (cache.enabled)
-        model_key = std::string("zeroclip ") + ZEROCLIP_VERSION + "\nmodel " + model_fingerprint(model_dir);
-    PackedTowerCache tower_cache(std::move(cache), std::move(model_key), std::filesystem::absolute(model_dir).string());
     return std::make_unique<ClipTowers>(std::move(config), std::move(weights), std::move(backend),
-                                             std::move(tower_cache));
+                                             PackedTowerCache::for_model(model_dir, std::move(cache)));
 }
 
 }  // namespace zeroclip

@@ -10,7 +10,6 @@
 #include "models/siglip/siglip_weights.h"
 #include "model/text_input.h"
 #include "zeroclip/error.h"
-#include "zeroclip/eval.h"  // model_fingerprint
 
 namespace zeroclip {
 
@@ -175,7 +174,7 @@ private:
         if (text) {
             const TextConfig& tc = config_.text;
             const SiglipTextWeights& w = weights_.text;
-            adopt_norms(prepare_encoder_norms(b, w.layers, tc.hidden_size, tc.layer_norm_eps), tower);
+            adopt_norms(prepare_encoder_norms(b, w.layers, tc.hidden_size, tc.layer_norm_eps), tower.layers);
             tower.final_layer_norm = prepare_layer_norm(b, w.final_layer_norm, tc.hidden_size, tc.layer_norm_eps);
             tower.token_embedding = b.constant(w.token_embedding, tc.vocab_size, tc.hidden_size);
             tower.position_embedding = b.constant(w.position_embedding, tc.max_position_embeddings, tc.hidden_size);
@@ -184,7 +183,7 @@ private:
         const VisionConfig& vc = config_.vision;
         const SiglipVisionWeights& w = weights_.vision;
         const int hidden = vc.hidden_size, grid = vc.image_size / vc.patch_size;
-        adopt_norms(prepare_encoder_norms(b, w.layers, hidden, vc.layer_norm_eps), tower);
+        adopt_norms(prepare_encoder_norms(b, w.layers, hidden, vc.layer_norm_eps), tower.layers);
         tower.final_layer_norm = prepare_layer_norm(b, w.post_layernorm, hidden, vc.layer_norm_eps);
         tower.position_embedding = b.constant(w.position_embedding, grid * grid, hidden);
         tower.head_layernorm = prepare_layer_norm(b, w.head.layernorm, hidden, vc.layer_norm_eps);
@@ -197,14 +196,6 @@ private:
             probe_query_[o] = static_cast<float>(sum);
         }
         tower.probe_query = b.constant(probe_query_.data(), 1, hidden);
-    }
-
-    static void adopt_norms(const std::vector<PreparedEncoderLayer>& norms, PreparedTower& tower) {
-        tower.layers.resize(norms.size());
-        for (size_t i = 0; i < norms.size(); ++i) {
-            tower.layers[i].layer_norm1 = norms[i].layer_norm1;
-            tower.layers[i].layer_norm2 = norms[i].layer_norm2;
-        }
     }
 
     ClipConfig config_;
@@ -228,12 +219,8 @@ std::unique_ptr<ClipModel> load_siglip_towers(const std::filesystem::path& model
                     std::to_string(config.projection_dim) + " differs from vision_config.hidden_size " +
                     std::to_string(config.vision.hidden_size) + ": the embeddings could not be compared");
     SiglipWeights weights = SiglipWeights::load(model_dir, config);
-    std::string model_key;
-    if (cache.enabled)
-        model_key = std::string("zeroclip ") + ZEROCLIP_VERSION + "\nmodel " + model_fingerprint(model_dir);
-    PackedTowerCache tower_cache(std::move(cache), std::move(model_key), std::filesystem::absolute(model_dir).string());
     return std::make_unique<SiglipTowers>(std::move(config), std::move(weights), std::move(backend),
-                                          std::move(tower_cache));
+                                          PackedTowerCache::for_model(model_dir, std::move(cache)));
 }
 
 }  // namespace zeroclip
