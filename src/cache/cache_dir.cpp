@@ -20,8 +20,7 @@ std::filesystem::path default_cache_dir() {
 namespace {
 
 bool is_cache_file(const std::filesystem::path& path) {
-    const std::string name = path.filename().string();
-    return path.extension() == ".zcc" || name.starts_with(".tmp-");
+    return path.extension() == ".zcc" || is_partial_cache_file(path);
 }
 
 }  // namespace
@@ -35,7 +34,7 @@ std::vector<CacheEntry> list_cache(const std::filesystem::path& dir) {
         entry.path = item.path();
         entry.bytes = item.file_size(ec);
         const std::string name = item.path().filename().string();
-        if (name.starts_with(".tmp-")) {
+        if (is_partial_cache_file(item.path())) {
             entry.kind = "partial";
             entry.description = partial_file_is_being_written(item.path())
                                     ? "being written by another process"

@@ -168,7 +168,8 @@ bool stamp_vouches(const std::filesystem::path& path, const struct stat& st, uin
 void write_verification_stamp(const std::filesystem::path& path, const struct stat& st, uint64_t checksum) {
     if (boot_id().empty()) return;
     const StampRecord record = stamp_of(st, checksum);
-    std::string temp = (path.parent_path() / (".tmp-" + path.filename().string() + "-stamp-XXXXXX")).string();
+    std::string temp =
+        (path.parent_path() / (std::string(kPartialFilePrefix) + path.filename().string() + "-stamp-XXXXXX")).string();
     const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
     if (fd < 0) return;
     ::fchmod(fd, 0644);
@@ -192,8 +193,7 @@ uint64_t remove_abandoned_partial_files(const std::filesystem::path& dir) {
     std::error_code ec;
     const auto now = std::filesystem::file_time_type::clock::now();
     for (const auto& item : std::filesystem::directory_iterator(dir, ec)) {
-        const std::string name = item.path().filename().string();
-        if (!name.starts_with(".tmp-") || !item.is_regular_file(ec)) continue;
+        if (!is_partial_cache_file(item.path()) || !item.is_regular_file(ec)) continue;
         const auto changed = item.last_write_time(ec);
         if (ec || now - changed < std::chrono::minutes(1)) continue;
         if (partial_file_is_being_written(item.path())) continue;
@@ -298,12 +298,12 @@ std::unique_ptr<CacheFileBuilder> CacheFileBuilder::create(const std::filesystem
     problem.clear();
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
-    // What killed writers left behind (a ViT-L/14 tower is 1.2 GB) goes before more is written.
-    remove_abandoned_partial_files(path.parent_path());
     if (ec) {
         problem = "cannot create " + path.parent_path().string() + ": " + ec.message();
         return nullptr;
     }
+    // What killed writers left behind (a ViT-L/14 tower is 1.2 GB) goes before more is written.
+    remove_abandoned_partial_files(path.parent_path());
     // Layout first: the table holds every section's offset.
     Header header{};
     std::memcpy(header.magic, kMagic, sizeof kMagic);
@@ -325,7 +325,8 @@ std::unique_ptr<CacheFileBuilder> CacheFileBuilder::create(const std::filesystem
     builder->path_ = path;
     builder->size_ = header.file_bytes;
     for (const SectionEntry& e : table) builder->sections_.push_back({e.offset, e.bytes});
-    std::string temp = (path.parent_path() / (".tmp-" + path.filename().string() + "-XXXXXX")).string();
+    std::string temp =
+        (path.parent_path() / (std::string(kPartialFilePrefix) + path.filename().string() + "-XXXXXX")).string();
     builder->fd_ = ::mkostemp(temp.data(), O_CLOEXEC);
     if (builder->fd_ < 0) {
         problem = "cannot write in " + path.parent_path().string() + ": " + errno_text();

@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace zeroclip {
@@ -128,6 +129,12 @@ std::filesystem::path verification_stamp_path(const std::filesystem::path& path)
 
 // Bytes this process has hashed to verify cache files (for tests).
 uint64_t cache_bytes_checksummed();
+
+// Cache files are written under a name with this prefix, then renamed into place.
+inline constexpr std::string_view kPartialFilePrefix = ".tmp-";
+inline bool is_partial_cache_file(const std::filesystem::path& path) {
+    return path.filename().string().starts_with(kPartialFilePrefix);
+}
 
 // Whether a partial cache file (".tmp-...") is still being written: its writer holds a lock
 // on it until it is renamed into place or removed, so a file nobody holds was left by a
