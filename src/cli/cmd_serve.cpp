@@ -2,6 +2,7 @@
 // while the port already answers /health, and SIGTERM/SIGINT for a graceful stop.
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -56,7 +57,8 @@ std::string model_name(const std::string& model) {
 // own free memory and their heaps crept up ~5 MB a minute in a soak (ViT-B/32, 2 cores); with
 // one arena the heap stopped growing after the first minute, at the same throughput.
 void use_one_malloc_arena() {
-    if (std::getenv("MALLOC_ARENA_MAX") || std::getenv("GLIBC_TUNABLES")) return;
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    if (std::getenv("MALLOC_ARENA_MAX") || (tunables && std::strstr(tunables, "glibc.malloc."))) return;
     ::mallopt(M_ARENA_MAX, 1);
 }
 
